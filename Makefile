@@ -1,0 +1,50 @@
+# The two commands: `make run` (serve everything on http://127.0.0.1:5000) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := postgresql chromium fonts-wqy-microhei
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint bench system-packages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+## run: install what is needed, bring the SQLite schema up to date and serve the app
+run: $(VENV)/.installed
+	$(BIN)/flask --app bot db upgrade
+	$(BIN)/flask --app bot run --host $(HOST) --port $(PORT)
+
+## system-packages: as root on Debian, install PostgreSQL, Chromium and a CJK font when missing
+system-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing system packages: $$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null \
+	      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; }; \
+	  fi; \
+	else \
+	  echo "not root on Debian: system packages ($(SYSTEM_PACKAGES)) are not installed; tests that need them say so"; \
+	fi
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## test: install everything, lint, and run the suite on SQLite and on a throwaway PostgreSQL
+test: $(VENV)/.installed-dev system-packages lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

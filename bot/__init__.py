@@ -1,0 +1,24 @@
+"""The WeChat service of the city market-regulation bureau: `flask --app bot` builds it with create_app()."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from bot import config, db, health, logs, privacy
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, logging, personal-data keys, database, then each audience's blueprint."""
+    app = Flask(__name__, instance_path=str(config.ROOT / "instance"))
+    settings = config.load(test_config)
+    config.ensure_secrets(settings, config.ROOT / "instance")
+    app.config.update(SETTINGS=settings, SECRET_KEY=settings["app"]["secret_key"])
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    logs.init_app(app)
+    privacy.init_app(app)
+    db.init_app(app)
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,180 @@
+"""Configuration: config.toml (or the file named by $APP_CONFIG) plus environment overrides, validated at start."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = object()
+
+
+class ConfigError(click.ClickException):
+    """A missing or malformed setting; the one-line message names the file and the key."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        super().__init__(f"{source}: {key}: {problem}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of a section: its type, its default (or REQUIRED) and the variable that may override it."""
+
+    type: type | tuple[type, ...]
+    default: Any = REQUIRED
+    env: str | None = None
+    choices: tuple[str, ...] | None = None
+
+
+# Every key, with its default. The shipped config.toml documents each one; keep the two in step.
+SCHEMA: dict[str, dict[str, Setting]] = {
+    "app": {
+        "production": Setting(bool, False, "APP_PRODUCTION"),
+        "secret_key": Setting(str, "", "SECRET_KEY"),
+        "data_key": Setting(str, "", "DATA_ENCRYPTION_KEY"),
+        "public_url": Setting(str, "http://127.0.0.1:5000"),
+        "log_level": Setting(str, "INFO", None, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        "timezone": Setting(str, "Asia/Shanghai"),
+    },
+    "wechat": {
+        "app_id": Setting(str, REQUIRED, "WECHAT_APP_ID"),
+        "app_secret": Setting(str, "", "WECHAT_APP_SECRET"),
+        "token": Setting(str, REQUIRED, "WECHAT_TOKEN"),
+        "encoding_aes_key": Setting(str, "", "WECHAT_ENCODING_AES_KEY"),
+        "api_base_url": Setting(str, "https://api.weixin.qq.com/cgi-bin/"),
+        "account_type": Setting(str, "service", None, ("service", "subscription")),
+        "sandbox": Setting(bool, False),
+        "timeout": Setting((int, float), 4.0),
+    },
+    "database": {
+        "url": Setting(str, "sqlite:///instance/bot.db", "DATABASE_URL"),
+        "auto_migrate": Setting(bool, True),
+        "echo": Setting(bool, False),
+    },
+    "scheduler": {
+        "enabled": Setting(bool, True),
+    },
+}
+
+
+def config_path() -> Path:
+    """The TOML file to read: $APP_CONFIG if set, else config.toml at the repository root."""
+    return Path(os.environ.get("APP_CONFIG") or ROOT / "config.toml")
+
+
+def load(test_config: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Read, override from the environment and validate the settings; raise ConfigError on the first problem."""
+    if test_config is not None:
+        source, raw = "test_config", {k: dict(v) for k, v in test_config.items()}
+    else:
+        path = config_path()
+        source = str(path)
+        raw = _read_toml(path)
+    settings: dict[str, dict[str, Any]] = {}
+    for section, keys in SCHEMA.items():
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(source, f"[{section}]", "must be a table")
+        for key in given:
+            if key not in keys:
+                log.warning("config %s: unknown key [%s] %s is ignored", source, section, key)
+        settings[section] = {key: _value(source, section, key, spec, given) for key, spec in keys.items()}
+    for section in raw:
+        if section not in SCHEMA:
+            log.warning("config %s: unknown section [%s] is ignored", source, section)
+    _check(source, settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "file", "not found (set APP_CONFIG or create config.toml)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "syntax", f"not valid TOML ({exc})") from None
+
+
+def _value(source: str, section: str, key: str, spec: Setting, given: dict[str, Any]) -> Any:
+    name = f"[{section}] {key}"
+    if spec.env and os.environ.get(spec.env):
+        value: Any = os.environ[spec.env]
+        if spec.type is bool:
+            value = value.strip().lower() in ("1", "true", "yes", "on")
+    elif key in given:
+        value = given[key]
+    elif spec.default is REQUIRED:
+        raise ConfigError(source, name, "is required")
+    else:
+        return spec.default
+    types = spec.type if isinstance(spec.type, tuple) else (spec.type,)
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        expected = " or ".join(t.__name__ for t in types)
+        raise ConfigError(source, name, f"must be {expected}, got {type(value).__name__} {value!r}")
+    if spec.choices and value not in spec.choices:
+        raise ConfigError(source, name, f"must be one of {', '.join(spec.choices)}, got {value!r}")
+    return value
+
+
+def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
+    """Cross-field checks that a type alone cannot express."""
+    aes = s["wechat"]["encoding_aes_key"]
+    if aes and len(aes) != 43:
+        raise ConfigError(source, "[wechat] encoding_aes_key", "must be 43 characters (or empty for plain mode)")
+    if not s["wechat"]["api_base_url"].startswith(("http://", "https://")):
+        raise ConfigError(source, "[wechat] api_base_url", "must be an http(s) URL")
+    if not s["wechat"]["api_base_url"].endswith("/"):
+        s["wechat"]["api_base_url"] += "/"
+    s["database"]["url"] = database_url(source, s["database"]["url"])
+    if s["app"]["production"] and s["wechat"]["sandbox"]:
+        raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
+
+
+def database_url(source: str, url: str) -> str:
+    """Normalise an SQLAlchemy URL: psycopg 3 for PostgreSQL, relative SQLite paths under the repository root."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(source, "[database] url", f"is not a database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if backend != "sqlite":
+        raise ConfigError(source, "[database] url", f"unknown scheme {parsed.drivername!r} (use sqlite or postgresql)")
+    db = parsed.database
+    if db and db != ":memory:" and not db.startswith("file:") and not os.path.isabs(db):
+        parsed = parsed.set(database=str(ROOT / db))
+    return parsed.render_as_string(hide_password=False)
+
+
+def ensure_secrets(settings: dict[str, dict[str, Any]], instance: Path) -> None:
+    """Fill a missing session secret or data key from instance/, generating it once outside production."""
+    from cryptography.fernet import Fernet
+
+    makers = {"secret_key": lambda: os.urandom(32).hex(), "data_key": lambda: Fernet.generate_key().decode()}
+    for key, make in makers.items():
+        if settings["app"][key]:
+            continue
+        env = SCHEMA["app"][key].env
+        if settings["app"]["production"]:
+            raise ConfigError(str(config_path()), f"[app] {key}", f"is required in production (set {env})")
+        path = instance / key
+        if not path.exists():
+            instance.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(make())
+            log.warning("no [app] %s configured: generated one in %s (set %s in production)", key, path, env)
+        settings["app"][key] = path.read_text().strip()

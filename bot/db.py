@@ -1,0 +1,202 @@
+"""Database engine, sessions and the declarative Base; the `flask db` commands; schema checks at start."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app, g
+from flask.cli import AppGroup
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (UTC); use as a column default callable."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every model."""
+
+
+class SchemaError(click.ClickException):
+    """The database schema is not at the revision this code expects."""
+
+
+class Database:
+    """The engine and the session factory of one app."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine = _make_engine(url, echo)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[Session]:
+        """A session for a job or a command: committed on success, rolled back on error."""
+        with self.sessions() as s:
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+
+def _make_engine(url: str, echo: bool) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 15})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):
+        # Take transactions into our own hands (see _begin) and make SQLite fit for several threads.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
+        # fails at once with "database is locked" when another writer got in between.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def get_db(app: Flask | None = None) -> Database:
+    """The app's Database."""
+    return (app or current_app).extensions["db"]
+
+
+def session() -> Session:
+    """The session of the current request (or app context), opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessions()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    s = g.pop("db_session", None)
+    if s is not None:
+        s.close()
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine, bring or check the schema, register teardown and the `flask db` commands."""
+    settings = app.config["SETTINGS"]["database"]
+    db = Database(settings["url"], settings["echo"])
+    app.extensions["db"] = db
+    app.teardown_appcontext(_close_session)
+    app.cli.add_command(db_cli)
+    if _running_db_command():
+        return
+    if settings["auto_migrate"]:
+        upgrade(db)
+    else:
+        current, head = revisions(db)
+        if current != head:
+            raise SchemaError(
+                f"database schema is at {current or 'nothing'}, this code needs {head}: run `flask db upgrade`"
+            )
+
+
+def _running_db_command() -> bool:
+    # `flask db ...` must be able to load the app whatever state the schema is in.
+    args = [a for a in sys.argv[1:] if not a.startswith("-")]
+    return Path(sys.argv[0]).name == "flask" and "db" in args[:3]
+
+
+def alembic_config(db: Database) -> AlembicConfig:
+    """An Alembic configuration pointing at our migrations and the given database."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+    cfg.attributes["engine"] = db.engine
+    return cfg
+
+
+def revisions(db: Database) -> tuple[str | None, str | None]:
+    """(the database's current revision, the code's head revision)."""
+    head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, head
+
+
+def upgrade(db: Database) -> None:
+    """Bring the schema to head, one process at a time (a file lock for SQLite, an advisory lock for PostgreSQL)."""
+    current, head = revisions(db)
+    if current == head:
+        return
+    with _migration_lock(db):
+        command.upgrade(alembic_config(db), "head")
+    log.info("database schema upgraded from %s to %s", current or "empty", head)
+
+
+@contextlib.contextmanager
+def _migration_lock(db: Database) -> Iterator[None]:
+    if db.is_sqlite:
+        path = db.engine.url.database
+        if not path or path == ":memory:":  # private to this process: nobody to race with
+            yield
+            return
+        with open(path + ".migrate-lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+        return
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_advisory_lock(7212021)")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(7212021)")
+            conn.commit()
+
+
+db_cli = AppGroup("db", help="Database schema migrations.")
+
+
+@db_cli.command("upgrade")
+def upgrade_command() -> None:
+    """Bring the database schema to the latest revision."""
+    db = get_db()
+    before, head = revisions(db)
+    upgrade(db)
+    click.echo(f"schema at {head}" + (" (already up to date)" if before == head else f" (was {before or 'empty'})"))
+
+
+@db_cli.command("current")
+def current_command() -> None:
+    """Show the database's schema revision and the code's."""
+    current, head = revisions(get_db())
+    click.echo(f"database: {current or 'empty'}; code: {head}")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+def revision_command(message: str) -> None:
+    """Write a new migration by comparing the models with the database (run `flask db upgrade` first)."""
+    import bot.models  # noqa: F401  (every model registered on Base.metadata)
+
+    script = command.revision(alembic_config(get_db()), message=message, autogenerate=True)
+    click.echo(f"wrote {getattr(script, 'path', script)}")

@@ -1,0 +1,22 @@
+"""Every model, imported so that Base.metadata knows them all (migrations, tests)."""
+
+from bot.models.followers import DialogueState, Follower, InboundMessage
+from bot.models.leads import Evidence, Lead, LeadEvent
+from bot.models.ops import AuditEntry, KeyValue, OutboxItem
+from bot.models.pushes import Delivery, Push
+from bot.models.staff import StaffUser
+
+__all__ = [
+    "AuditEntry",
+    "Delivery",
+    "DialogueState",
+    "Evidence",
+    "Follower",
+    "InboundMessage",
+    "KeyValue",
+    "Lead",
+    "LeadEvent",
+    "OutboxItem",
+    "Push",
+    "StaffUser",
+]

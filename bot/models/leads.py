@@ -1,0 +1,93 @@
+"""Leads (线索): complaints and reports, their timeline and their evidence."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, utcnow
+from bot.privacy import EncryptedText
+
+
+class Lead(Base):
+    """A complaint (投诉) or a report (举报) with its category, branch, status and statutory deadlines."""
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        Index("ix_lead_branch_status_due", "branch", "status", "next_due"),
+        Index("ix_lead_status_due", "status", "next_due"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # complaint | report
+    status: Mapped[str] = mapped_column(String(16), default="新线索")
+    category: Mapped[str] = mapped_column(String(32), default="其他", index=True)
+    category_rule: Mapped[str | None] = mapped_column(String(200))
+    branch: Mapped[str | None] = mapped_column(String(32), index=True)
+    routing_rule: Mapped[str | None] = mapped_column(String(200))
+    openid: Mapped[str | None] = mapped_column(String(64), index=True)
+    split_from_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    # Personal data, encrypted at rest; *_hash are keyed hashes for finding related leads.
+    name: Mapped[str | None] = mapped_column(EncryptedText)
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    address: Mapped[str | None] = mapped_column(EncryptedText)
+    phone_hash: Mapped[str | None] = mapped_column(String(32), index=True)
+    address_hash: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The business and the facts.
+    business_name: Mapped[str] = mapped_column(String(200), default="", index=True)
+    business_platform: Mapped[str | None] = mapped_column(String(200))
+    business_address: Mapped[str | None] = mapped_column(String(400))
+    business_town: Mapped[str | None] = mapped_column(String(64))
+    item: Mapped[str | None] = mapped_column(String(400))
+    purchase_date: Mapped[str | None] = mapped_column(String(64))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    facts: Mapped[str] = mapped_column(Text, default="")
+    request: Mapped[str | None] = mapped_column(Text)
+    # Statutory clock (dates in Asia/Shanghai).
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    accept_due: Mapped[date | None] = mapped_column(Date)
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+    mediation_due: Mapped[date | None] = mapped_column(Date)
+    verify_due: Mapped[date | None] = mapped_column(Date)
+    next_due: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class LeadEvent(Base):
+    """One step in a lead's timeline: a status change, a note, a reply, a notification."""
+
+    __tablename__ = "lead_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Evidence(Base):
+    """A photo the consumer sent during the dialogue, downloaded through the media API by the outbox."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("lead.id"), index=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    media_id: Mapped[str] = mapped_column(String(200))
+    pic_url: Mapped[str | None] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(String(400))
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

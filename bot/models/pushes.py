@@ -1,0 +1,50 @@
+"""Scheduled pushes and their per-recipient deliveries (unique: never twice)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, utcnow
+
+
+class Push(Base):
+    """One send of a notice to an audience through a channel at a time."""
+
+    __tablename__ = "push"
+    __table_args__ = (UniqueConstraint("notice_slug", "due_at", "channel", "audience", name="uq_push_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_slug: Mapped[str] = mapped_column(String(120), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # mass | template | custom
+    audience: Mapped[str] = mapped_column(String(120))  # all | tag:<tag> | topic:<topic>
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
+    source: Mapped[str] = mapped_column(String(16), default="notice")  # notice | recurring | manual
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Delivery(Base):
+    """What happened to one push for one recipient: pending, sent, skipped or failed."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("push_id", "openid", name="uq_delivery_push_openid"),
+        Index("ix_delivery_push_state", "push_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    push_id: Mapped[int] = mapped_column(ForeignKey("push.id"), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,95 @@
+"""Personal data: Fernet encryption at rest (with key rotation), a keyed hash for matching, and masking."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import Flask
+from sqlalchemy import Text
+from sqlalchemy.types import TypeDecorator
+
+_keys: dict[str, object] = {}
+
+
+def init_app(app: Flask) -> None:
+    """Load the data keys: `[app] data_key` holds one or more comma-separated Fernet keys, newest first."""
+    configure(app.config["SETTINGS"]["app"]["data_key"])
+
+
+def configure(data_key: str) -> None:
+    """Install the keys used by EncryptedText (the first encrypts, every one decrypts)."""
+    keys = [k.strip() for k in data_key.split(",") if k.strip()]
+    _keys["fernet"] = MultiFernet([Fernet(k.encode()) for k in keys])
+    _keys["hmac"] = hashlib.sha256(("match:" + keys[0]).encode()).digest()
+
+
+def _fernet() -> MultiFernet:
+    try:
+        return _keys["fernet"]  # type: ignore[return-value]
+    except KeyError:
+        raise RuntimeError("personal-data keys are not configured (privacy.init_app)") from None
+
+
+def encrypt(text: str) -> str:
+    """Encrypt a string with the primary key."""
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    """Decrypt a string written with any configured key."""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise ValueError("personal data cannot be decrypted with the configured keys") from None
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a value under the primary key (used by key rotation)."""
+    return _fernet().rotate(token.encode()).decode()
+
+
+def match_hash(text: str) -> str:
+    """A keyed hash of a normalised value (a phone number, an address) to find related leads without decrypting."""
+    norm = re.sub(r"\s+", "", text).lower()
+    return hmac.new(_keys["hmac"], norm.encode(), hashlib.sha256).hexdigest()[:32]  # type: ignore[arg-type]
+
+
+class EncryptedText(TypeDecorator):
+    """A text column stored Fernet-encrypted; None stays None."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else encrypt(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else decrypt(value)
+
+
+PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****8000 for a mainland mobile number; other numbers keep only their last four digits."""
+    if not phone:
+        return ""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) == 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 4, 0) + digits[-4:]
+
+
+def mask_text(text: str) -> str:
+    """Mask every mainland mobile number inside free text (logs, notifications)."""
+    return PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+def mask_name(name: str | None) -> str:
+    """张** for 张三丰: the family name only."""
+    if not name:
+        return ""
+    return name[0] + "*" * (len(name) - 1)
