@@ -1,0 +1,136 @@
+"""The message router: handlers registered per message type, event, menu key and keyword (a registry, no if-chain).
+
+Order for one message: interceptors (an active dialogue; "取消" always reaches it), then the menu key of a CLICK,
+then the event, then keyword rules for text, then the handler of the message type, then the fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.wechat.messages import Context, Reply
+
+Handler = Callable[[Context], Reply]
+# An interceptor returns NOT_MINE to let routing go on, or a reply (None included) to answer.
+NOT_MINE = object()
+
+
+@dataclass
+class KeywordRule:
+    """Text that matches `pattern` (exact, contains or regex) goes to `handler`."""
+
+    name: str
+    mode: str  # exact | contains | regex
+    patterns: tuple[str, ...]
+    handler: Handler
+    priority: int = 0
+    _compiled: list[re.Pattern[str]] = field(default_factory=list, repr=False)
+
+    def matches(self, text: str) -> bool:
+        folded = normalise(text)
+        if self.mode == "exact":
+            return folded in self.patterns
+        if self.mode == "contains":
+            return any(p in folded for p in self.patterns)
+        if not self._compiled:
+            self._compiled = [re.compile(p, re.IGNORECASE) for p in self.patterns]
+        return any(c.search(text) for c in self._compiled)
+
+
+def normalise(text: str) -> str:
+    """Fold what users vary: case, full-width letters and digits, spaces (双 11 = 双11)."""
+    out = []
+    for ch in text.strip():
+        code = ord(ch)
+        if 0xFF01 <= code <= 0xFF5E:  # full-width ASCII
+            ch = chr(code - 0xFEE0)
+        if not ch.isspace():
+            out.append(ch.lower())
+    return "".join(out)
+
+
+class Router:
+    """Registries of handlers; `route(ctx)` picks one."""
+
+    def __init__(self) -> None:
+        self.interceptors: list[Callable[[Context], object]] = []
+        self.types: dict[str, Handler] = {}
+        self.events: dict[str, Handler] = {}
+        self.menu_keys: dict[str, Handler] = {}
+        self.rules: list[KeywordRule] = []
+        self.fallback: Handler | None = None
+
+    def interceptor(self, fn: Callable[[Context], object]) -> Callable[[Context], object]:
+        """Register a function that sees every message first (the active dialogue)."""
+        self.interceptors.append(fn)
+        return fn
+
+    def message(self, *types: str) -> Callable[[Handler], Handler]:
+        """Register a handler for message types (text, image, location, ...)."""
+        return self._register(self.types, types)
+
+    def event(self, *events: str) -> Callable[[Handler], Handler]:
+        """Register a handler for events (subscribe, unsubscribe, scan, ...), lower-case."""
+        return self._register(self.events, tuple(e.lower() for e in events))
+
+    def menu(self, *keys: str) -> Callable[[Handler], Handler]:
+        """Register a handler for CLICK menu keys."""
+        return self._register(self.menu_keys, keys)
+
+    def keyword(
+        self, *patterns: str, mode: str = "exact", name: str = "", priority: int = 0
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler for text matching any pattern; higher priority is tried first."""
+
+        def deco(fn: Handler) -> Handler:
+            pats = tuple(p if mode == "regex" else normalise(p) for p in patterns)
+            self.add_rule(KeywordRule(name or fn.__name__, mode, pats, fn, priority))
+            return fn
+
+        return deco
+
+    def add_rule(self, rule: KeywordRule) -> None:
+        self.rules.append(rule)
+        self.rules.sort(key=lambda r: -r.priority)
+
+    def route(self, ctx: Context) -> Reply:
+        """The reply for one message."""
+        for fn in self.interceptors:
+            answer = fn(ctx)
+            if answer is not NOT_MINE:
+                return answer  # type: ignore[return-value]
+        return self.pick(ctx)(ctx)
+
+    def pick(self, ctx: Context) -> Handler:
+        """The handler for a message, interceptors aside."""
+        msg = ctx.msg
+        if msg.type == "event":
+            if msg.event == "click" and msg.key in self.menu_keys:
+                return self.menu_keys[msg.key]
+            return self.events.get(msg.event) or self._default
+        if msg.text:
+            for rule in self.rules:
+                if rule.matches(msg.text):
+                    return rule.handler
+        return self.types.get(msg.type) or self._default
+
+    def _default(self, ctx: Context) -> Reply:
+        if self.fallback is None:
+            return None
+        return self.fallback(ctx)
+
+    @staticmethod
+    def _register(table: dict[str, Handler], names: tuple[str, ...]) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            for name in names:
+                table[name] = fn
+            return fn
+
+        return deco
+
+
+def get_router(app) -> Router:
+    """The app's router, created on first use; each feature's init_app registers its handlers on it."""
+    return app.extensions.setdefault("router", Router())
