@@ -65,6 +65,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
     "scheduler": {
         "enabled": Setting(bool, True),
     },
+    "notices": {
+        "content_dir": Setting(str, "content/notices"),
+        "per_page": Setting(int, 10),
+        "reload_seconds": Setting((int, float), 1.0),
+    },
 }
 
 
@@ -138,6 +143,10 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
     if not s["wechat"]["api_base_url"].endswith("/"):
         s["wechat"]["api_base_url"] += "/"
     s["database"]["url"] = database_url(source, s["database"]["url"])
+    if not os.path.isabs(s["notices"]["content_dir"]):
+        s["notices"]["content_dir"] = str(ROOT / s["notices"]["content_dir"])
+    if s["notices"]["per_page"] < 1:
+        raise ConfigError(source, "[notices] per_page", "must be at least 1")
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 
