@@ -95,7 +95,10 @@ def _front_matter(f: _File, fm_text: str) -> dict[str, tuple[int, Any, yaml.Node
     try:
         root = yaml.compose(fm_text, Loader=_Loader)
     except yaml.YAMLError as exc:
+        # An unclosed quote or bracket is found at the end: point at where it was opened instead.
         mark = getattr(exc, "problem_mark", None)
+        if mark is not None and mark.index >= len(fm_text.rstrip()):
+            mark = getattr(exc, "context_mark", None) or mark
         line = mark.line + 2 if mark else 2
         f.add(line, f"字段部分的格式有误（{getattr(exc, 'problem', None) or exc}），请检查冒号、引号和缩进")
         return None
