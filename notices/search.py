@@ -3,6 +3,7 @@ characters, for one-character queries) over title, keywords, summary and body, r
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ class SearchIndex:
             self.postings[gram][slug] += weight * (1 + min(count, 10) / 10)
 
     def search(self, query: str, limit: int = 50) -> list[Hit]:
-        """Notices matching the query, best first: nearly all its bigrams must occur, whole words score extra."""
+        """Notices matching the query, best first: most of its bigrams must occur, whole words score extra."""
         segs = segments(query[:MAX_QUERY])
         wanted = {g for seg in segs for g in grams(seg)}
         if not wanted:
@@ -88,7 +89,8 @@ class SearchIndex:
             for slug, weight in self.postings.get(gram, {}).items():
                 scores[slug] += weight
                 found[slug] += 1
-        need = len(wanted) if len(wanted) <= 3 else 0.75 * len(wanted)
+        # Short queries need every bigram; longer ones 2/3 of them (商家跑路 finds 商家…跑路, which lacks 家跑).
+        need = len(wanted) if len(wanted) <= 2 else math.ceil(2 * len(wanted) / 3)
         hits = []
         for slug, score in scores.items():
             if found[slug] < need:
