@@ -7,6 +7,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,13 @@ SCHEMA: dict[str, dict[str, Setting]] = {
     },
     "scheduler": {
         "enabled": Setting(bool, True),
+        "lease_seconds": Setting(int, 30),
+        "tick_seconds": Setting((int, float), 5),
+    },
+    "calendar": {
+        "holidays": Setting(list, []),
+        "workdays": Setting(list, []),
+        "adjusted_weekends_work": Setting(bool, True),
     },
 }
 
@@ -138,6 +146,12 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
     if not s["wechat"]["api_base_url"].endswith("/"):
         s["wechat"]["api_base_url"] += "/"
     s["database"]["url"] = database_url(source, s["database"]["url"])
+    for key in ("holidays", "workdays"):
+        for day in s["calendar"][key]:
+            try:
+                date.fromisoformat(str(day))
+            except ValueError:
+                raise ConfigError(source, f"[calendar] {key}", f"{day!r} is not a date like 2027-01-01") from None
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 
