@@ -212,7 +212,7 @@ def report(results: dict, seconds: float, rounds: int) -> None:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, per in results.items():
-        ratios = [a["rps"] / f["rps"] for a, f in zip(per["app"], per["floor"]) if f["rps"]]
+        ratios = [a["rps"] / f["rps"] for a, f in zip(per["app"], per["floor"], strict=True) if f["rps"]]
         med = {k: statistics.median(r[k] for r in per["app"]) for k in ("rps", "p50", "p90", "p99", "cpu_us", "rss_mb")}
         floor_rps = statistics.median(r["rps"] for r in per["floor"])
         errors = sum(r["errors"] for r in per["app"])
