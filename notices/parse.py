@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from notices.bodycheck import check_body
+from notices.bodycheck import check_body, internal_links
 from notices.model import CATEGORIES, CHANNELS, Notice, Problem, local_now
 
 REQUIRED = ("title", "date", "category", "keywords", "summary")
@@ -47,34 +47,42 @@ def slug_of(path: Path) -> str:
     return path.stem.lower()
 
 
-def parse_file(path: Path, images: Path, tz: ZoneInfo) -> tuple[Notice | None, list[Problem]]:
-    """Read and check one file; the notice is None when a problem leaves nothing sensible to publish."""
+Link = tuple[int, str]  # (line, slug) of a link to another notice
+
+
+def parse_file(path: Path, images: Path, tz: ZoneInfo) -> tuple[Notice | None, list[Problem], list[Link]]:
+    """Read and check one file: (notice, problems, links to other notices).
+
+    The notice is None when a problem leaves nothing sensible to publish; the links are still returned so that
+    the store can check them against the other files in the same run.
+    """
     f = _File(path)
     try:
         stat = path.stat()
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         f.add(1, f"文件不是 UTF-8 编码（第 {exc.start} 字节附近），请另存为 UTF-8")
-        return None, f.problems
+        return None, f.problems, []
     if not SLUG.match(slug_of(path)):
         f.add(1, "文件名只能用英文字母、数字和连字符（它就是网页地址），如 2022-double11-tips.md")
     split = _split(f, text.lstrip("\ufeff"))
     if split is None:
-        return None, f.problems
+        return None, f.problems, []
     fm_text, body, body_line = split
+    links = list(internal_links(body, body_line))
     values = _front_matter(f, fm_text)
     if values is None:
-        return None, f.problems
+        return None, f.problems, links
     fields = _fields(f, values, images, tz)
     check_body(f.add, body, body_line, images)
     if fields is None or not SLUG.match(slug_of(path)):
-        return None, f.problems
+        return None, f.problems, links
     version = (stat.st_mtime_ns, stat.st_size)
     lines = {key: line for key, (line, _, _) in values.items()}
     notice = Notice(
         slug=slug_of(path), path=path, body=body, body_line=body_line, version=version, tz=tz, lines=lines, **fields
     )
-    return notice, f.problems
+    return notice, f.problems, links
 
 
 def _split(f: _File, text: str) -> tuple[str, str, int] | None:

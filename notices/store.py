@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from notices.bodycheck import internal_links
 from notices.model import Notice, Problem
-from notices.parse import parse_file
+from notices.parse import Link, parse_file
 from notices.search import Hit, SearchIndex, fold
 
 Version = tuple[int, int]
@@ -43,7 +42,7 @@ class NoticeStore:
         self.interval = interval
         self.reads = 0  # files parsed so far: lets a test see that unchanged files are not read again
         self._lock = threading.Lock()
-        self._files: dict[Path, tuple[Version, Notice | None, list[Problem]]] = {}
+        self._files: dict[Path, tuple[Version, Notice | None, list[Problem], list[Link]]] = {}
         self._images_version: Version | None = None
         self._checked_at = float("-inf")
         self._snap = _Snapshot()
@@ -74,16 +73,15 @@ class NoticeStore:
             known = self._files.get(path)
             if known and known[0] == version and not reread_all:
                 continue
-            notice, problems = parse_file(path, self.images, self.tz)
+            self._files[path] = (version, *parse_file(path, self.images, self.tz))
             self.reads += 1
-            self._files[path] = (version, notice, problems)
             changed.add(path)
         return bool(changed) or reread_all
 
     def _build(self) -> _Snapshot:
         snap = _Snapshot()
         for path in sorted(self._files):
-            _, notice, problems = self._files[path]
+            _, notice, problems, _ = self._files[path]
             snap.problems.extend(problems)
             if notice is None:
                 continue
@@ -94,7 +92,7 @@ class NoticeStore:
             snap.by_slug[notice.slug] = notice
         snap.notices = sorted(snap.by_slug.values(), key=lambda n: (-n.date.toordinal(), n.slug))
         snap.problems.extend(_keyword_conflicts(snap.notices))
-        snap.problems.extend(_broken_links(snap.notices, snap.by_slug))
+        snap.problems.extend(_broken_links(self._files, snap.by_slug))
         snap.problems.sort(key=lambda p: (str(p.path), p.line))
         stamps = [v[0][0] for v in self._files.values()] + [_version(self.dir)[0], self._images_version[0]]
         snap.last_modified = datetime.fromtimestamp(max(stamps) // 1_000_000_000, UTC)
@@ -204,10 +202,11 @@ def _keyword_conflicts(notices: list[Notice]) -> list[Problem]:
     return problems
 
 
-def _broken_links(notices: list[Notice], by_slug: dict[str, Notice]) -> list[Problem]:
+def _broken_links(files: dict, by_slug: dict[str, Notice]) -> list[Problem]:
+    """Links to /notices/<slug> where no notice has that slug (checked in broken files too)."""
     return [
-        Problem(n.path, line, f"链接 /notices/{slug} 指向的公告不存在（应为 content/notices/ 下某个文件名，不含 .md）")
-        for n in notices
-        for line, slug in internal_links(n.body, n.body_line)
+        Problem(path, line, f"链接 /notices/{slug} 指向的公告不存在（应为 content/notices/ 下某个文件名，不含 .md）")
+        for path, (_, _, _, links) in files.items()
+        for line, slug in links
         if slug.lower() not in by_slug
     ]

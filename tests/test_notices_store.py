@@ -188,3 +188,13 @@ def test_a_broken_edit_keeps_the_others_served(tmp_path):
     store = app.extensions["notices"]
     assert [n.slug for n in store.all()] == ["good"]
     assert app.test_client().get("/notices/bad").status_code == 404
+
+
+def test_every_problem_of_a_broken_file_is_reported_in_one_run(tmp_path):
+    body = '正文。\n[坏链](/notices/nope)\n<b onclick="x">粗</b>\n'
+    path = write_notice(tmp_path, "many", category="消费警告", date="2022-11-31", body=body)
+    code, output = check(notice_app(tmp_path))
+    assert code == 1
+    for line, words in [(3, "日期"), (4, "未知分类"), (9, "/notices/nope 指向的公告不存在"), (10, "属性 onclick")]:
+        assert any(out.startswith(f"{path}:{line}: ") and words in out for out in output.splitlines()), output
+    assert "发现 4 个问题" in output
