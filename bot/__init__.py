@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from bot import config, db, health, logs, privacy
+from bot.wechat import views as webhook
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,4 +22,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     privacy.init_app(app)
     db.init_app(app)
     app.register_blueprint(health.bp)
+    webhook.init_app(app)
     return app
