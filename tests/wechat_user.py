@@ -6,11 +6,13 @@ reply. Signing and AES come from wechatpy's own WeChatCrypto, not from the app's
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import itertools
 import random
 import re
+import threading
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -113,7 +115,7 @@ class WeChat:
 
     def post(self, xml: str, query: dict[str, str] | None = None, *, raw: bool = False) -> Result:
         """Send `xml` as WeChat would (raw=True: send the body and query exactly as given)."""
-        query = query or self.query()
+        query = self.query() if query is None else query
         body, query = (xml, query) if raw else self.envelope(xml, query)
         status, text = self.send("POST", query, body.encode())
         return Result(status, text, self.decode(text, query) if status == 200 else {})
@@ -149,3 +151,39 @@ class WeChat:
 
     def event(self, openid: str, event: str, key: str | None = None, create_time: int | None = None) -> Result:
         return self.post(event_xml(openid, event, key, create_time))
+
+
+# ---------------------------------------------------------------- apps and servers for the webhook tests
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+TOKEN, APP_ID = "test-token", "wxtestappid0000001"
+
+
+def make_wechat(db_url: str, mode: str, **sections: dict) -> WeChat:
+    """An app in plain or safe mode on db_url, and WeChat's side talking to it through the Flask test client."""
+    from bot import create_app
+    from tests.conftest import make_config
+
+    key = AES_KEY if mode == "safe" else ""
+    wechat = {"encoding_aes_key": key, **sections.pop("wechat", {})}
+    app = create_app(make_config(db_url, wechat=wechat, **sections))
+    wx = WeChat(app.test_client(), TOKEN, APP_ID, key)
+    wx.app = app
+    return wx
+
+
+@contextlib.contextmanager
+def serve(app):
+    """The app on a real threaded HTTP server on a free loopback port; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.socket.listen(1024)  # room for a burst of simultaneous connections
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

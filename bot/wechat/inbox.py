@@ -47,17 +47,14 @@ def _dialect(session: Session):
 
 def claim_nonce(session: Session, nonce: str, key: str, now: datetime, window: int) -> None:
     """Remember the nonce; refuse it when it came before with another message (a replay with a new body)."""
-    ins = (
-        _dialect(session)
-        .insert(WebhookNonce)
-        .values(nonce=nonce, dedupe_key=key, expires_at=now + 2 * timedelta(seconds=window))
-    )
+    expires = now + timedelta(seconds=2 * window)
+    ins = _dialect(session).insert(WebhookNonce).values(nonce=nonce, dedupe_key=key, expires_at=expires)
     stmt = ins.on_conflict_do_update(
         index_elements=[WebhookNonce.nonce],
-        set_={"dedupe_key": key, "expires_at": ins.excluded.expires_at},
-        where=WebhookNonce.expires_at < now,
-    )
-    if session.execute(stmt).rowcount:
+        set_={"dedupe_key": key, "expires_at": expires},
+        where=WebhookNonce.expires_at < now,  # an expired row not yet purged is taken over
+    ).returning(WebhookNonce.nonce)
+    if session.scalar(stmt) is not None:
         return
     seen = session.scalar(select(WebhookNonce.dedupe_key).where(WebhookNonce.nonce == nonce))
     if seen != key:

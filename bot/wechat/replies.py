@@ -111,7 +111,8 @@ def keyword_rule(app: Flask, rule: ReplyRule) -> KeywordRule:
     """The router rule answering `rule`: its notice as a news card when available, else its text."""
 
     def answer(ctx: Context) -> Reply:
-        card = notice_card(ctx.app, rule.notice) if rule.notice else None
+        store = ctx.app.extensions.get("notices")
+        card = notice_card(ctx.app, store.get(rule.notice)) if rule.notice and store is not None else None
         return card or TextReply(rule.text)
 
     patterns = rule.keywords if rule.mode == "regex" else tuple(normalise(k) for k in rule.keywords)
@@ -119,10 +120,8 @@ def keyword_rule(app: Flask, rule: ReplyRule) -> KeywordRule:
     return KeywordRule(f"replies:{rule.name}", rule.mode, patterns, answer, RULE_PRIORITY, _compiled=compiled)
 
 
-def notice_card(app: Flask, slug_or_notice: Any) -> NewsReply | None:
-    """A one-article news card for a live notice (by slug or object), or None when there is none to show."""
-    store = app.extensions.get("notices")
-    notice = store.get(slug_or_notice) if store is not None and isinstance(slug_or_notice, str) else slug_or_notice
+def notice_card(app: Flask, notice: Any) -> NewsReply | None:
+    """A one-article news card for a live notice, or None when there is none to show."""
     if notice is None or getattr(notice, "expired", False):
         return None
     base = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
