@@ -69,10 +69,11 @@ def build_replies(data: dict[str, Any], src: Source) -> list[ReplyRule]:
     if not isinstance(raw_rules, list):
         raise src.error(src.line_of_table("rule", 0), "write each rule as a [[rule]] table (double brackets)")
     rules = [_rule(raw, src, src.line_of_table("rule", i)) for i, raw in enumerate(raw_rules)]
-    names = [r.name for r in rules]
+    seen: dict[str, int] = {}
     for rule in rules:
-        if names.count(rule.name) > 1:
-            raise src.error(rule.line, f"two rules are named `{rule.name}`: give each rule its own name")
+        if rule.name in seen:
+            raise src.error(rule.line, f"two rules are named `{rule.name}` (see line {seen[rule.name]}): rename one")
+        seen[rule.name] = rule.line
     return rules
 
 
