@@ -63,7 +63,7 @@ def test_200_concurrent_messages_each_answered_within_5_seconds(served, record_p
 
 
 def test_oversized_body_is_refused_before_it_is_sent(served):
-    wx, remote = served
+    _wx, remote = served
     host, port = urllib.parse.urlsplit(remote.target).netloc.split(":")
     query = urllib.parse.urlencode(remote.query())
     with socket.create_connection((host, int(port)), timeout=10) as sock:

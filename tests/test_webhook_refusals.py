@@ -98,6 +98,8 @@ class WeChatResult:
         "<xml><MsgType>text</MsgType><FromUserName>o1</FromUserName><CreateTime>x</CreateTime></xml>",
         "<xml><MsgType>text</MsgType><FromUserName>o1</FromUserName><MsgId>" + "9" * 41 + "</MsgId></xml>",
         "<xml><MsgType>text</MsgType><FromUserName>o1</FromUserName><Content>&undefined;</Content></xml>",
+        "<xml><MsgType>text</MsgType><FromUserName>o1</FromUserName><Content>&#0;</Content></xml>",
+        "<xml>" + "<a>" * 5000 + "</a>" * 5000 + "</xml>",  # deep nesting within the size limit
     ],
 )
 def test_malformed_messages_get_400(wx, body):
@@ -171,3 +173,31 @@ def test_safe_mode_dtd_inside_the_ciphertext(safe):
     evil = '<!DOCTYPE x [<!ENTITY a "b">]><xml><MsgType>text</MsgType><FromUserName>o</FromUserName></xml>'
     check(safe, lambda: safe.post(evil), 400)
     check(safe, lambda: safe.post("<xml><unclosed>"), 400)
+
+
+def test_mangled_messages_never_get_a_500(wx):
+    """Signed requests whose bodies are random mutations of a real message: always a 2xx or a 4xx."""
+    import random
+
+    rng = random.Random(20261111)
+    base = text_xml("oFuzz", "双11")
+    statuses = set()
+    for _ in range(150):
+        chars = list(base)
+        for _ in range(rng.randint(1, 6)):
+            pos = rng.randrange(len(chars))
+            action = rng.choice(("drop", "dup", "swap", "junk"))
+            if action == "drop":
+                del chars[pos]
+            elif action == "dup":
+                chars.insert(pos, chars[pos])
+            elif action == "swap" and pos + 1 < len(chars):
+                chars[pos], chars[pos + 1] = chars[pos + 1], chars[pos]
+            else:
+                chars.insert(pos, rng.choice("<>&;]![/\\x00\ud7ff\"'"))
+        body = "".join(chars).replace("\\x00", "\x00")
+        result = wx.post(body, wx.query(), raw=wx.crypto is None)
+        statuses.add(result.status if result.status != 200 else 200)
+        assert result.status < 500, body
+    assert 400 in statuses
+    assert wx.text("oAfterFuzz", "双11").content.startswith("双11网购提醒")

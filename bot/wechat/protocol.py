@@ -94,10 +94,15 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
     return _element_dict(root)
 
 
-def _element_dict(element: ET.Element) -> dict[str, Any]:
+MAX_DEPTH = 8  # WeChat's deepest payload (a mass-send report) nests 4 levels
+
+
+def _element_dict(element: ET.Element, depth: int = 1) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        raise Refused(400, "XML nested too deeply")
     out: dict[str, Any] = {}
     for child in element:
-        value: Any = _element_dict(child) if len(child) else (child.text or "")
+        value: Any = _element_dict(child, depth + 1) if len(child) else (child.text or "")
         if child.tag in out:
             previous = out[child.tag]
             out[child.tag] = [*previous, value] if isinstance(previous, list) else [previous, value]
