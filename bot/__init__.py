@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, db, health, logs, privacy
+from bot import config, db, health, logs, privacy, scheduler
 from bot.wechat import views as webhook
 
 
@@ -23,4 +23,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.register_blueprint(health.bp)
     webhook.init_app(app)
+    scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

@@ -7,6 +7,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,13 @@ SCHEMA: dict[str, dict[str, Setting]] = {
     },
     "scheduler": {
         "enabled": Setting(bool, True),
+        "lease_seconds": Setting(int, 30),
+        "tick_seconds": Setting((int, float), 5),
+    },
+    "calendar": {
+        "holidays": Setting(list, []),
+        "workdays": Setting(list, []),
+        "adjusted_weekends_work": Setting(bool, True),
     },
 }
 
@@ -134,6 +142,9 @@ def _value(source: str, section: str, key: str, spec: Setting, given: dict[str, 
 
 def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
     """Cross-field checks that a type alone cannot express."""
+    for key in ("app_id", "token"):
+        if not s["wechat"][key].strip():
+            raise ConfigError(source, f"[wechat] {key}", f"is empty (set it here or in {SCHEMA['wechat'][key].env})")
     aes = s["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:
         raise ConfigError(source, "[wechat] encoding_aes_key", "must be 43 characters (or empty for plain mode)")
@@ -146,6 +157,12 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
     if not 30 <= s["wechat"]["replay_window"] <= 3600:
         raise ConfigError(source, "[wechat] replay_window", "must be between 30 and 3600 seconds")
     s["database"]["url"] = database_url(source, s["database"]["url"])
+    for key in ("holidays", "workdays"):
+        for day in s["calendar"][key]:
+            try:
+                date.fromisoformat(str(day))
+            except ValueError:
+                raise ConfigError(source, f"[calendar] {key}", f"{day!r} is not a date like 2027-01-01") from None
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 
