@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from bot import config, db, health, logs, notice_replies, privacy, scheduler
+from bot.wechat import views as webhook
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     privacy.init_app(app)
     db.init_app(app)
     app.register_blueprint(health.bp)
+    webhook.init_app(app)
     notice_replies.init_app(app)
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app
