@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, request
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.db import session, utcnow
 from bot.models import SandboxCall, SandboxToken
@@ -137,11 +137,8 @@ def stable_token(call: Call) -> dict:
     """The current stable token (renewed 5 minutes before it expires); force_refresh=true invalidates it at once."""
     _check_credentials(call, call.body)
     if call.body.get("force_refresh") is True:
-        call.session.execute(
-            update(SandboxToken)
-            .where(SandboxToken.kind == "stable", SandboxToken.expires_at > call.now)
-            .values(expires_at=call.now)
-        )
+        # The earlier stable tokens stop working at once (they answer 40001 "not latest" from now on).
+        call.session.execute(delete(SandboxToken).where(SandboxToken.kind == "stable"))
         return _issue(call, "stable")
     current = call.session.execute(
         select(SandboxToken)

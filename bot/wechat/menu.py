@@ -50,7 +50,8 @@ class Problem:
 
     @property
     def errcode(self) -> tuple[int, str]:
-        return CODES[self.kind][0 if self.sub is None else 1]
+        in_sub_menu = self.sub is not None or self.field == "sub_button"
+        return CODES[self.kind][1 if in_sub_menu else 0]
 
 
 def check_buttons(menu: Any) -> list[Problem]:
