@@ -176,15 +176,21 @@ class _Lines:
         if p.top is None or p.top >= len(self.blocks):
             return self.blocks[MAX_BUTTONS][0] if len(self.blocks) > MAX_BUTTONS else 1
         start, subs = self.blocks[p.top]
+        if p.field == "sub_button" and p.sub is None:  # too many: point at the first one over the limit
+            return subs[MAX_SUB_BUTTONS] if len(subs) > MAX_SUB_BUTTONS else start
         if p.sub is not None and p.sub < len(subs):
             start = subs[p.sub]
-        field = re.compile(rf"^\s*{re.escape(p.field)}\s*=")
+        # The line of the field; a missing key or url is reported at the type that needs it.
+        return self._field(start, p.field) or self._field(start, "type") or start
+
+    def _field(self, start: int, name: str) -> int | None:
+        pattern = re.compile(rf"^\s*{re.escape(name)}\s*=")
         for n in range(start, len(self.lines)):
             if self.HEADER.match(self.lines[n]):
-                break
-            if field.match(self.lines[n]):
+                return None
+            if pattern.match(self.lines[n]):
                 return n + 1
-        return start
+        return None
 
 
 def describe(menu: dict) -> str:
