@@ -58,10 +58,6 @@ class TokenStore:
             self._cached = (token, expires_at)
             return token
 
-    def forget(self) -> None:
-        """Drop the in-memory copy (the next call reads the database)."""
-        self._cached = None
-
     def _read(self) -> str | None:
         with self.db.scope() as s:
             row = s.get(KeyValue, self.key)
