@@ -1,7 +1,8 @@
 """`make bench`: the app under gunicorn on SQLite and PostgreSQL against a bare-Flask floor, three rounds each.
 
 Writes bench/results/<date>.md. Every figure is absolute and as a ratio to the floor measured in the same run.
-Environment: BENCH_SECONDS (per round, default 8), BENCH_ROUNDS (3), BENCH_DATABASES ("sqlite,postgresql").
+Environment: BENCH_SECONDS (per round, default 8), BENCH_ROUNDS (3), BENCH_DATABASES ("sqlite,postgresql"),
+BENCH_ONLY (comma-separated words: run only the scenarios whose name contains one, e.g. "keyword,retried").
 """
 
 from __future__ import annotations
@@ -158,7 +159,10 @@ def main() -> None:
         floor = Server("bench.floor:app", {}, work / "floor.log")
         try:
             state = prepare(app_server, floor)
+            only = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
             for name, scenario in SCENARIOS.items():
+                if only and not any(w in name for w in only):
+                    continue
                 per = results.setdefault(f"{database}: {name}", {"app": [], "floor": []})
                 for _ in range(rounds):
                     per["floor"].append(load(floor, scenario(state, floor=True), work, seconds))

@@ -6,12 +6,13 @@ import logging
 from datetime import datetime
 
 from flask import Flask
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.models import DialogueState, Follower
 from bot.notice_replies import search_url
+from bot.statements import Prepared, dialect_insert
 from bot.wechat import replies
 from bot.wechat.messages import Context, Incoming, Reply, TextReply
 from bot.wechat.router import get_router
@@ -30,13 +31,26 @@ def _upsert(session: Session, openid: str, values: dict, on_conflict: dict) -> N
     session.execute(stmt.on_conflict_do_update(index_elements=[Follower.openid], set_=on_conflict))
 
 
+def _touch(dialect: str):
+    table = Follower.__table__
+    ins = dialect_insert(dialect, table).values(
+        openid=bindparam("openid"), subscribed=True, tags=[], topics=[], last_message_at=bindparam("now")
+    )
+    return ins.on_conflict_do_update(
+        index_elements=[table.c.openid], set_={"last_message_at": ins.excluded.last_message_at}
+    )
+
+
+_TOUCH = Prepared(_touch)
+
+
 def touch_follower(session: Session, msg: Incoming, now: datetime) -> None:
     """Note the time of a user's message or action (the 48-hour window), creating the follower when unknown."""
     if msg.type == "event" and msg.event not in WINDOW_EVENTS:
         return
     if msg.event == "subscribe":
         return  # subscribe() writes the whole row
-    _upsert(session, msg.openid, {"subscribed": True, "last_message_at": now}, {"last_message_at": now})
+    _TOUCH.execute(session, openid=msg.openid, now=now)
 
 
 def subscribe(ctx: Context) -> Reply:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
 from bot.models import InboundMessage
 from bot.models.webhook import WebhookNonce
+from bot.statements import Prepared, dialect_insert
 from bot.wechat import replies
 from bot.wechat.handlers import touch_follower
 from bot.wechat.messages import Context, Incoming, TextReply
@@ -41,38 +41,67 @@ class Envelope:
     account: str
 
 
-def _dialect(session: Session):
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+def _nonce_claim(dialect: str):
+    table = WebhookNonce.__table__
+    ins = dialect_insert(dialect, table).values(
+        nonce=bindparam("nonce"), dedupe_key=bindparam("key"), expires_at=bindparam("expires")
+    )
+    return ins.on_conflict_do_update(
+        index_elements=[table.c.nonce],
+        set_={"dedupe_key": ins.excluded.dedupe_key, "expires_at": ins.excluded.expires_at},
+        where=table.c.expires_at < bindparam("now"),  # an expired row not yet purged is taken over
+    ).returning(table.c.nonce)
+
+
+def _message_claim(dialect: str):
+    table = InboundMessage.__table__
+    ins = dialect_insert(dialect, table).values(
+        dedupe_key=bindparam("key"),
+        openid=bindparam("openid"),
+        msg_type=bindparam("kind"),
+        received_at=bindparam("now"),
+    )
+    # On a conflict the no-op update returns the existing row (after the other transaction committed, on PostgreSQL).
+    return ins.on_conflict_do_update(
+        index_elements=[table.c.dedupe_key], set_={"dedupe_key": ins.excluded.dedupe_key}
+    ).returning(table.c.id, table.c.reply)
+
+
+_CLAIM_NONCE = Prepared(_nonce_claim)
+_SEEN_NONCE = Prepared(lambda _: select(WebhookNonce.dedupe_key).where(WebhookNonce.nonce == bindparam("nonce")))
+_CLAIM_MESSAGE = Prepared(_message_claim)
+_STORE_REPLY = Prepared(
+    lambda _: (
+        update(InboundMessage.__table__)
+        .where(InboundMessage.__table__.c.id == bindparam("row_id"))
+        .values(reply=bindparam("body"))
+    )
+)
+_PURGE = Prepared(
+    lambda _: delete(WebhookNonce.__table__).where(WebhookNonce.__table__.c.expires_at < bindparam("now"))
+)
 
 
 def claim_nonce(session: Session, nonce: str, key: str, now: datetime, window: int) -> None:
     """Remember the nonce; refuse it when it came before with another message (a replay with a new body)."""
     expires = now + timedelta(seconds=2 * window)
-    ins = _dialect(session).insert(WebhookNonce).values(nonce=nonce, dedupe_key=key, expires_at=expires)
-    stmt = ins.on_conflict_do_update(
-        index_elements=[WebhookNonce.nonce],
-        set_={"dedupe_key": key, "expires_at": expires},
-        where=WebhookNonce.expires_at < now,  # an expired row not yet purged is taken over
-    ).returning(WebhookNonce.nonce)
-    if session.scalar(stmt) is not None:
+    if _CLAIM_NONCE.scalar(session, nonce=nonce, key=key, expires=expires, now=now) is not None:
         return
-    seen = session.scalar(select(WebhookNonce.dedupe_key).where(WebhookNonce.nonce == nonce))
-    if seen != key:
+    if _SEEN_NONCE.scalar(session, nonce=nonce) != key:
         raise Refused(403, "nonce already used within the replay window")
     # The same nonce with the same message: a duplicate delivery, answered from the stored reply below.
 
 
-def claim_message(session: Session, msg: Incoming, key: str, now: datetime) -> int | None:
-    """Insert the de-duplication row and return its id, or None when the message was seen before."""
+def claim_message(session: Session, msg: Incoming, key: str, now: datetime) -> tuple[int, str | None]:
+    """Insert the de-duplication row, or find the one there: (its id, its stored reply, None when it is new).
+
+    Every committed row has its reply (it is stored in the transaction that inserts the row), so a row with no
+    reply is the one just inserted.
+    """
     kind = msg.type if msg.type != "event" else f"event:{msg.event}"
-    stmt = (
-        _dialect(session)
-        .insert(InboundMessage)
-        .values(dedupe_key=key, openid=msg.openid, msg_type=kind[:32], received_at=now)
-        .on_conflict_do_nothing(index_elements=[InboundMessage.dedupe_key])
-        .returning(InboundMessage.id)
-    )
-    return session.scalar(stmt)
+    row = _CLAIM_MESSAGE.first(session, key=key, openid=msg.openid, kind=kind[:32], now=now)
+    assert row is not None  # an upsert with RETURNING always returns the row
+    return row[0], row[1]
 
 
 class Inbox:
@@ -88,32 +117,44 @@ class Inbox:
         now, key = utcnow(), dedupe_key(env.msg)
         try:
             self._purge(session, now)
-            claim_nonce(session, env.nonce, key, now, self.window)
-            row_id = claim_message(session, env.msg, key, now)
-            if row_id is None:
-                stored = session.scalar(select(InboundMessage.reply).where(InboundMessage.dedupe_key == key))
-                session.commit()
-                return stored or SUCCESS
-            touch_follower(session, env.msg, now)
-            body = self._answer(session, env, now)
-            session.execute(update(InboundMessage).where(InboundMessage.id == row_id).values(reply=body))
+            row_id, stored = self._claim(session, env, key, now)
+            if stored is None:
+                try:
+                    stored = self._answer(session, env, now)
+                except Exception:
+                    # The handler's work goes (the whole transaction: cheaper than a savepoint on every message);
+                    # the claims are made again and the consumer gets an apology.
+                    session.rollback()
+                    row_id, stored = self._claim(session, env, key, now)
+                    if stored is None:
+                        stored = self._apology(env)
+                        _STORE_REPLY.execute(session, row_id=row_id, body=stored)
+                else:
+                    _STORE_REPLY.execute(session, row_id=row_id, body=stored)
             session.commit()
-            return body
+            return stored
         except BaseException:
             session.rollback()
             raise
 
+    def _claim(self, session: Session, env: Envelope, key: str, now: datetime) -> tuple[int, str | None]:
+        """The nonce, the de-duplication row and, for a new message, the follower's time: (row id, stored reply)."""
+        claim_nonce(session, env.nonce, key, now, self.window)
+        row_id, stored = claim_message(session, env.msg, key, now)
+        if stored is None:
+            touch_follower(session, env.msg, now)
+        return row_id, stored
+
     def _answer(self, session: Session, env: Envelope, now: datetime) -> str:
-        """Route and render inside a savepoint: a handler that raises leaves nothing behind and gets an apology."""
+        """Route and render; a handler that raises is logged here and its work rolled back by the caller."""
         msg = env.msg
         if not self._understood(msg):
             log.info("unhandled message type=%s event=%s answered success", msg.type[:32], msg.event[:40])
             return SUCCESS
         try:
-            with session.begin_nested():
-                reply = get_router(self.app).route(Context(msg, session, self.app, now))
-                body = render(reply, msg, env.account, int(time.time()))
-                session.flush()
+            reply = get_router(self.app).route(Context(msg, session, self.app, now))
+            body = render(reply, msg, env.account, int(time.time()))
+            session.flush()  # the handler's pending ORM work fails here, not at commit
             return body
         except Exception:
             log.exception(
@@ -123,7 +164,10 @@ class Inbox:
                 msg.msg_id,
                 msg.create_time,
             )
-            return render(TextReply(replies.phrase(self.app, "apology")), msg, env.account, int(time.time()))
+            raise
+
+    def _apology(self, env: Envelope) -> str:
+        return render(TextReply(replies.phrase(self.app, "apology")), env.msg, env.account, int(time.time()))
 
     def _understood(self, msg: Incoming) -> bool:
         router = get_router(self.app)
@@ -137,4 +181,4 @@ class Inbox:
         if tick - self._purged < PURGE_EVERY:
             return
         self._purged = tick
-        session.execute(delete(WebhookNonce).where(WebhookNonce.expires_at < now))
+        _PURGE.execute(session, now=now)
