@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--page", default="", help="profile GETs of this path instead (e.g. /notices/)")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--log", action="store_true", help="keep INFO request logging (to stderr) as in production")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="prof-")
     Path(work, "c.toml").write_text(app_config(f"sqlite:///{work}/b.db"))
@@ -40,15 +41,14 @@ def main() -> None:
     from bot import create_app
 
     app = create_app()
-    logging.getLogger().setLevel(logging.WARNING)
+    if not args.log:
+        logging.getLogger().setLevel(logging.WARNING)
     client = app.test_client()
     total = WARMUP + MEASURED
     if args.page:
         reqs = [wire.get_request(args.page) for _ in range(total)]
     else:
-        reqs = [
-            wire.text_request(WECHAT, f"o_u{i % 300}", args.text, 10**15 + i, safe=True) for i in range(total)
-        ]
+        reqs = [wire.text_request(WECHAT, f"o_u{i % 300}", args.text, 10**15 + i, safe=True) for i in range(total)]
     if args.retry:
         for r in reqs:
             client.post(r["path"], data=r["body"].encode(), headers=r["headers"])
@@ -64,7 +64,9 @@ def main() -> None:
     for r in reqs[:WARMUP]:
         send(r)
     if not args.page:  # the same number again, unprofiled, for the plain time per request
-        plain = [wire.text_request(WECHAT, f"o_v{i % 300}", args.text, 2 * 10**15 + i, safe=True) for i in range(MEASURED)]
+        plain = [
+            wire.text_request(WECHAT, f"o_v{i % 300}", args.text, 2 * 10**15 + i, safe=True) for i in range(MEASURED)
+        ]
         started = time.perf_counter()
         for r in plain:
             send(r)

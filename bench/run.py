@@ -25,7 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench import wire  # noqa: E402
 
-GUNICORN = dict(worker_class="gthread", workers=2, threads=4)
+GUNICORN = dict(
+    worker_class="gthread",
+    workers=int(os.environ.get("BENCH_WORKERS", 2)),
+    threads=int(os.environ.get("BENCH_THREADS", 4)),
+)
 WECHAT = {
     "app_id": "wxbench000000000001",
     "token": "bench-token",

@@ -83,6 +83,9 @@ def prepare(app_server, floor_server) -> dict:  # noqa: ANN001
     path = Path(app_server.log.name).with_name("prepare.jsonl")
     wire.write(str(path), requests)
     loadgen = str(Path(__file__).with_name("loadgen.py"))
-    subprocess.run([sys.executable, loadgen, str(path), "--port", str(app_server.port), "--seconds", "60"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, loadgen, str(path), "--port", str(app_server.port), "--seconds", "60"],
+        check=True,
+        capture_output=True,
+    )
     return {"answered": answered}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,27 +60,80 @@ class Database:
                 raise
 
 
+BUSY_TIMEOUT = 15.0  # seconds a SQLite writer waits for another before "database is locked"
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A sqlite3 connection that holds its database's in-process writer lock from BEGIN to COMMIT or ROLLBACK.
+
+    SQLite lets one writer in at a time and makes the others poll with sleeps of 1, 2, 5, 10 ... ms. Threads of one
+    process queue here instead and the next one starts the moment the holder commits (bench/README.md, step 2); only
+    writers of different processes still meet SQLite's own wait.
+    """
+
+    write_lock: threading.Lock
+    holding = False
+
+    def begin_immediate(self) -> None:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
+        # fails at once with "database is locked" when another writer got in between.
+        if not self.write_lock.acquire(timeout=BUSY_TIMEOUT):
+            raise sqlite3.OperationalError("database is locked (another thread's transaction)")
+        self.holding = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        if self.holding and not self.in_transaction:
+            self.holding = False
+            self.write_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.holding:
+                self.holding = False
+                self.write_lock.release()
+
+
 def _make_engine(url: str, echo: bool) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 15})
+    connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT, "factory": _SQLiteConnection}
+    engine = create_engine(url, echo=echo, connect_args=connect_args)
+    write_lock = threading.Lock()  # one per engine, i.e. per database file and process
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn, _record):
         # Take transactions into our own hands (see _begin) and make SQLite fit for several threads.
         dbapi_conn.isolation_level = None
+        dbapi_conn.write_lock = write_lock
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
-        # fails at once with "database is locked" when another writer got in between.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.connection.dbapi_connection.begin_immediate()
 
     return engine
 
