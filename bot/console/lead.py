@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from sqlalchemy import distinct, select
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from bot import deadlines
 from bot.config import ROOT
@@ -59,7 +59,7 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
     handlers = s.scalars(
         select(StaffUser).where(StaffUser.role == "handler", StaffUser.branch == lead.branch, ~StaffUser.disabled)
     ).all()
-    branches = sorted({b for b in s.scalars(select(distinct(StaffUser.branch))) if b} | {lead.branch or ""} - {""})
+    branches = sorted({b for b in s.scalars(select(StaffUser.branch).distinct()) if b} | {lead.branch or ""} - {""})
     return {
         "lead": lead,
         "kind_name": KIND_NAMES.get(lead.kind, lead.kind),
@@ -121,4 +121,6 @@ def evidence(evidence_id: int):
     path = (path if path.is_absolute() else root / path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         abort(404)
-    return send_file(path, mimetype=item.content_type or "application/octet-stream", max_age=0)
+    # Photos are small (WeChat caps images at 10 MB): read whole, so no file handle outlives the request.
+    mimetype = item.content_type if (item.content_type or "").startswith("image/") else "application/octet-stream"
+    return Response(path.read_bytes(), mimetype=mimetype, headers={"X-Content-Type-Options": "nosniff"})

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from flask import current_app, render_template, request
-from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from bot import deadlines
 from bot.console import bp
@@ -96,10 +96,10 @@ def decorate(rows: list, today: date) -> list[dict]:
 def filter_options() -> dict:
     """Values for the filter menus, drawn from the user's own scope."""
     s = session()
-    cats = s.scalars(scope_leads(select(distinct(Lead.category))).order_by(Lead.category)).all()
+    cats = s.scalars(scope_leads(select(Lead.category).distinct()).order_by(Lead.category)).all()
     branches = []
     if current_staff().role == "admin":
-        branches = [b for b in s.scalars(select(distinct(Lead.branch)).order_by(Lead.branch)) if b]
+        branches = [b for b in s.scalars(select(Lead.branch).distinct().order_by(Lead.branch)) if b]
     return {"categories": cats, "branches": branches, "statuses": ALL_STATUSES, "kinds": KIND_NAMES}
 
 
@@ -128,6 +128,6 @@ def triage():
     """Open leads that routing could not place in a branch; an admin assigns each one."""
     today = deadlines.today_local(current_app)
     data = _page(filtered(request.args, today, triage=True), today)
-    known = {b for b in session().scalars(select(distinct(StaffUser.branch))) if b}
+    known = {b for b in session().scalars(select(StaffUser.branch).distinct()) if b}
     known |= set(filter_options()["branches"])
     return render_template("console/triage.html", **data, branches=sorted(known), today=today, args=request.args)
