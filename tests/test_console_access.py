@@ -1,4 +1,4 @@
-"""Who sees what: every console route x every role x own / other branch, and a handler's blind spot for other branches."""
+"""Who sees what: every console route x every role x own / other branch; a handler is blind to other branches."""
 
 from __future__ import annotations
 
