@@ -8,7 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-from flask import Response, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from openpyxl import Workbook
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from bot import deadlines
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires
 from bot.console.queue import filter_options, filtered
-from bot.db import get_db, session
+from bot.db import Database, get_db, session
 from bot.models import Lead
 from bot.privacy import mask_text
 from bot.workflow import KIND_NAMES
@@ -79,18 +79,16 @@ def export_download():
     audit.record(s, "export", detail=detail)
     s.commit()
     fields = FIELDS + PERSONAL if personal else FIELDS
-    rows = _rows(where, fields, personal)
+    rows = _rows(get_db(), where, fields, personal)  # needs no request context: streams after the view returns
     name = f"leads-{deadlines.today_local(current_app).isoformat()}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     if fmt == "csv":
-        body = stream_with_context(_csv([h for h, _ in fields], rows))
-        return Response(body, mimetype="text/csv; charset=utf-8", headers=headers)
-    return Response(stream_with_context(_xlsx([h for h, _ in fields], rows)), mimetype=XLSX, headers=headers)
+        return Response(_csv([h for h, _ in fields], rows), mimetype="text/csv; charset=utf-8", headers=headers)
+    return Response(_xlsx([h for h, _ in fields], rows), mimetype=XLSX, headers=headers)
 
 
-def _rows(where, fields: list, personal: bool) -> Iterator[list]:
+def _rows(db: Database, where, fields: list, personal: bool) -> Iterator[list]:
     """The rows, read in batches by id, each batch in its own short transaction (never every row at once)."""
-    db = get_db()
     columns = [c for _, c in fields]
     last = 0
     while True:
