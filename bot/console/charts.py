@@ -8,8 +8,8 @@ COLORS = ("#2b6cb0", "#c05621", "#2f855a", "#b7791f", "#6b46c1", "#c53030", "#2c
 
 
 def _svg(width: int, height: int, body: str, title: str) -> Markup:
-    head = f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-    head += f'viewBox="0 0 {width} {height}" class="chart"><title>{escape(title)}</title>'
+    head = f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
+    head += f'style="width:100%;max-width:{width}px" class="chart"><title>{escape(title)}</title>'
     return Markup(head + body + "</svg>")  # noqa: S704  (every label in body is escaped)
 
 

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import deadlines
+from bot.console import clock
 from bot.console.access import scope_leads
 from bot.console.forms import day_start_utc
 from bot.models import Delivery, Lead, LeadEvent, Push, StaffUser
@@ -94,13 +94,12 @@ def _steps(s: Session, user: StaffUser, start: date, end: date) -> dict[str, int
 
 def _avg_accept(s: Session, user: StaffUser, start: date, end: date) -> float | None:
     """Average working days from receipt to acceptance, for complaints accepted in the period."""
-    cal = deadlines.calendar_for(current_app)
     stmt = scope_leads(
         select(Lead.received_on, Lead.accepted_on).where(Lead.accepted_on >= start, Lead.accepted_on <= end), user
     )
     total = count = 0
     for received, accepted in s.execute(stmt.execution_options(yield_per=1000)):
-        total += deadlines.working_days_left(received, accepted, cal)
+        total += clock.days_left(current_app, received, accepted) or 0
         count += 1
     return round(total / count, 1) if count else None
 

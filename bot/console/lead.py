@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot import deadlines
 from bot.config import ROOT
-from bot.console import audit, bp
+from bot.console import audit, bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.signs import find_signs
 from bot.db import session
@@ -46,8 +46,7 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
     """Everything the lead page shows."""
     s = session()
     today = deadlines.today_local(current_app)
-    cal = deadlines.calendar_for(current_app)
-    left = deadlines.working_days_left(today, lead.next_due, cal) if lead.next_due else None
+    left = clock.days_left(current_app, today, lead.next_due)
     evidence = s.scalars(
         select(Evidence).where(Evidence.lead_id == lead.id, Evidence.path.is_not(None)).order_by(Evidence.id)
     ).all()

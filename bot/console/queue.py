@@ -10,7 +10,7 @@ from flask import current_app, render_template, request
 from sqlalchemy import Select, func, or_, select
 
 from bot import deadlines
-from bot.console import bp
+from bot.console import bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads
 from bot.console.forms import parse_date, parse_int
 from bot.db import session
@@ -71,7 +71,6 @@ def ordered(stmt: Select) -> Select:
 
 def decorate(rows: list, today: date) -> list[dict]:
     """Queue rows as dicts with working days left and the assignee's name."""
-    cal = deadlines.calendar_for(current_app)
     ids = {r.assignee_id for r in rows if r.assignee_id}
     names = {}
     if ids:
@@ -81,7 +80,7 @@ def decorate(rows: list, today: date) -> list[dict]:
         names = {i: d or u for i, d, u in found}
     out = []
     for r in rows:
-        left = deadlines.working_days_left(today, r.next_due, cal) if r.next_due else None
+        left = clock.days_left(current_app, today, r.next_due)
         out.append(
             {
                 **r._asdict(),
