@@ -88,6 +88,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "signs_many_complaints": Setting(int, 3),
         "evidence_root": Setting(str, "instance/evidence"),
     },
+    "notices": {
+        "content_dir": Setting(str, "content/notices"),
+        "per_page": Setting(int, 10),
+        "reload_seconds": Setting((int, float), 1.0),
+    },
 }
 
 
@@ -153,6 +158,9 @@ def _value(source: str, section: str, key: str, spec: Setting, given: dict[str, 
 
 def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
     """Cross-field checks that a type alone cannot express."""
+    for key in ("app_id", "token"):
+        if not s["wechat"][key].strip():
+            raise ConfigError(source, f"[wechat] {key}", f"is empty (set it here or in {SCHEMA['wechat'][key].env})")
     aes = s["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:
         raise ConfigError(source, "[wechat] encoding_aes_key", "must be 43 characters (or empty for plain mode)")
@@ -167,6 +175,10 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
                 date.fromisoformat(str(day))
             except ValueError:
                 raise ConfigError(source, f"[calendar] {key}", f"{day!r} is not a date like 2027-01-01") from None
+    if not os.path.isabs(s["notices"]["content_dir"]):
+        s["notices"]["content_dir"] = str(ROOT / s["notices"]["content_dir"])
+    if s["notices"]["per_page"] < 1:
+        raise ConfigError(source, "[notices] per_page", "must be at least 1")
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 
