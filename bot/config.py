@@ -86,7 +86,6 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "page_size": Setting(int, 50),
         "signs_window_days": Setting(int, 30),
         "signs_many_complaints": Setting(int, 3),
-        "evidence_root": Setting(str, "instance/evidence"),
     },
     "notices": {
         "content_dir": Setting(str, "content/notices"),

@@ -42,7 +42,7 @@ PUBLIC = {"console.login", "console.static"}
 @pytest.fixture
 def world(app, tmp_path):
     """Two branches, one lead and one photo in each, and a signed-in client for every role."""
-    app.config["SETTINGS"]["console"]["evidence_root"] = str(tmp_path)
+    app.config["SETTINGS"].setdefault("leads", {})["evidence_dir"] = str(tmp_path)
     (tmp_path / "a.png").write_bytes(b"\x89PNG own")
     (tmp_path / "b.png").write_bytes(b"\x89PNG other")
     add_staff(app, "admin", "admin")

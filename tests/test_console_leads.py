@@ -264,7 +264,7 @@ def test_repeated_report_is_flagged(app):
 
 
 def test_evidence_outside_its_directory_is_never_served(app, tmp_path):
-    app.config["SETTINGS"]["console"]["evidence_root"] = str(tmp_path / "evidence")
+    app.config["SETTINGS"].setdefault("leads", {})["evidence_dir"] = str(tmp_path / "evidence")
     (tmp_path / "evidence").mkdir()
     (tmp_path / "evidence" / "ok.jpg").write_bytes(b"\xff\xd8photo")
     (tmp_path / "secret.txt").write_text("secret")

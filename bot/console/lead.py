@@ -102,8 +102,8 @@ def lead_reveal(lead_id: int):
 
 
 def evidence_root() -> Path:
-    """The directory evidence photos are served from ([console] evidence_root)."""
-    root = Path(current_app.config["SETTINGS"]["console"]["evidence_root"])
+    """The directory evidence photos are kept in (`[leads] evidence_dir`, where the outbox saves them)."""
+    root = Path(current_app.config["SETTINGS"].get("leads", {}).get("evidence_dir") or "instance/evidence")
     return (root if root.is_absolute() else ROOT / root).resolve()
 
 
