@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, db, health, logs, notice_replies, privacy, sandbox, scheduler
+from bot import config, console, db, health, logs, notice_replies, privacy, sandbox, scheduler
 from bot.wechat import client as wechat_client
 from bot.wechat import views as webhook
 
@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     wechat_client.init_app(app)
     webhook.init_app(app)
     sandbox.init_app(app)
+    console.init_app(app)
     notice_replies.init_app(app)
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

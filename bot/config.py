@@ -77,6 +77,20 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "workdays": Setting(list, []),
         "adjusted_weekends_work": Setting(bool, True),
     },
+    "workflow": {
+        "mediation_days": Setting(int, 60),
+        "termination_notice_working_days": Setting(int, 7),
+        "verify_working_days": Setting(int, 15),
+    },
+    "console": {
+        "idle_minutes": Setting(int, 30),
+        "lockout_attempts": Setting(int, 5),
+        "lockout_minutes": Setting(int, 15),
+        "address_attempts": Setting(int, 20),
+        "page_size": Setting(int, 50),
+        "signs_window_days": Setting(int, 30),
+        "signs_many_complaints": Setting(int, 3),
+    },
     "notices": {
         "content_dir": Setting(str, "content/notices"),
         "per_page": Setting(int, 10),
