@@ -15,10 +15,7 @@ from bot.wechat import views as webhook
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, logging, personal-data keys, database, then each audience's blueprint."""
     app = Flask(__name__, instance_path=str(config.ROOT / "instance"))
-    settings = config.load(test_config)
-    config.ensure_secrets(settings, config.ROOT / "instance")
-    app.config.update(SETTINGS=settings, SECRET_KEY=settings["app"]["secret_key"])
-    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    config.init_app(app, test_config)
     logs.init_app(app)
     privacy.init_app(app)
     db.init_app(app)
