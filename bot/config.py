@@ -73,6 +73,48 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "workdays": Setting(list, []),
         "adjusted_weekends_work": Setting(bool, True),
     },
+    # Complaints and reports (Order 121); each figure is documented with its article in config.toml.
+    "leads": {
+        "accept_working_days": Setting(int, 7),
+        "mediation_days": Setting(int, 60),
+        "termination_notice_working_days": Setting(int, 7),
+        "verify_working_days": Setting(int, 15),
+        "verify_extension_working_days": Setting(int, 15),
+        "categories_file": Setting(str, "content/categories.toml"),
+        "branches_file": Setting(str, "content/branches.toml"),
+        "evidence_dir": Setting(str, "instance/evidence"),
+        "media_lifetime_days": Setting(int, 3),
+        "service_window_hours": Setting(int, 48),
+        "consumer_template_id": Setting(str, ""),
+        "branches": Setting(dict, {}),
+    },
+    "dialogue": {
+        "idle_minutes": Setting(int, 30),
+        "texts_file": Setting(str, "content/dialogue.toml"),
+        "max_photos": Setting(int, 9),
+    },
+    "notify": {
+        "email": Setting(list, []),
+        "wecom_webhook": Setting(str, ""),
+        "wechat_openids": Setting(list, []),
+        "template_id": Setting(str, ""),
+    },
+    "smtp": {
+        "host": Setting(str, ""),
+        "port": Setting(int, 587),
+        "user": Setting(str, "", "SMTP_USER"),
+        "password": Setting(str, "", "SMTP_PASSWORD"),
+        "from": Setting(str, ""),
+        "starttls": Setting(bool, True),
+        "timeout": Setting((int, float), 10.0),
+    },
+    "outbox": {
+        "max_attempts": Setting(int, 8),
+        "backoff_seconds": Setting((int, float), 30.0),
+        "backoff_max_seconds": Setting((int, float), 3600.0),
+        "lease_seconds": Setting(int, 300),
+        "batch": Setting(int, 50),
+    },
 }
 
 
