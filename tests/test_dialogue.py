@@ -147,6 +147,13 @@ def test_every_bad_answer_gets_its_reask_and_the_step_stays(app, step, bad, erro
         assert _state(app).step != step
 
 
+def test_a_sentence_starting_with_the_wish_starts_too(app):
+    chat = Chat(app)
+    reply = chat.send("我要举报一家卖假药的店")
+    assert reply.startswith(text("start.report")) and text("steps.online.prompt_report") in reply
+    assert Chat(app, "o-2").send("我要投诉举报").startswith(text("steps.kind.prompt"))
+
+
 def test_choice_of_kind_is_checked(app):
     chat = Chat(app)
     chat.click("COMPLAIN")

@@ -35,6 +35,9 @@ def init_app(app: Flask) -> None:
     router = get_router(app)
     router.interceptor(intercept)
     router.keyword(*START_WORDS, name="dialogue_start", priority=10)(start_by_word)
+    router.keyword(r"^\s*(我要|我想)(投诉|举报)", mode="regex", name="dialogue_start_sentence", priority=10)(
+        start_by_word
+    )
     router.menu(MENU_KEY)(start_by_menu)
 
 
@@ -70,14 +73,21 @@ def intercept(ctx: Context) -> object:
         ctx.session.flush()
         notice = texts(ctx.app).get("control.expired", minutes=idle)
         if _is_start(ctx):
-            return start(ctx, START_WORDS.get(normalise(msg.text)), before=notice)
+            return start(ctx, _kind_of(msg.text) if msg.type == "text" else None, before=notice)
         return TextReply(notice)
     return Flow(ctx, state).handle()
 
 
 def start_by_word(ctx: Context) -> Reply:
-    """投诉 or 举报 typed: the kind is chosen already; 投诉举报: ask."""
-    return start(ctx, START_WORDS.get(normalise(ctx.msg.text)))
+    """投诉 or 举报 typed (alone, or as 我要投诉…): the kind is chosen already; both words: ask."""
+    return start(ctx, _kind_of(ctx.msg.text))
+
+
+def _kind_of(text: str) -> str | None:
+    complaint, report = "投诉" in text, "举报" in text
+    if complaint != report:
+        return "complaint" if complaint else "report"
+    return None
 
 
 def start_by_menu(ctx: Context) -> Reply:
