@@ -132,8 +132,8 @@ def _run(app: Flask, job: Job) -> None:
         result = spec.run(job)
     except PermanentError as exc:
         error, permanent = str(exc), True
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # an error may say that retrying cannot help (`retryable = False`, e.g. WeChat 40003)
+        error, permanent = f"{type(exc).__name__}: {exc}", getattr(exc, "retryable", True) is False
     if error:
         error = mask_text(error)[:2000]
         log.warning("outbox item=%s kind=%s attempt=%s failed: %s", job.id, job.kind, job.attempts + 1, error)
