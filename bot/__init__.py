@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, db, dialogue, health, leads, logs, outbox, privacy, scheduler
+from bot import config, db, dialogue, health, leads, logs, notice_replies, outbox, privacy, sandbox, scheduler
+from bot.wechat import client as wechat_client
+from bot.wechat import views as webhook
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,6 +23,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     privacy.init_app(app)
     db.init_app(app)
     app.register_blueprint(health.bp)
+    wechat_client.init_app(app)
+    webhook.init_app(app)
+    sandbox.init_app(app)
+    notice_replies.init_app(app)
     outbox.init_app(app)
     leads.init_app(app)
     dialogue.init_app(app)

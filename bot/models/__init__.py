@@ -4,7 +4,9 @@ from bot.models.followers import DialogueState, Follower, InboundMessage
 from bot.models.leads import Evidence, Lead, LeadEvent
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
 from bot.models.pushes import Delivery, Push
+from bot.models.sandbox import SandboxCall, SandboxMass, SandboxMassReceipt, SandboxMedia, SandboxTag, SandboxToken
 from bot.models.staff import StaffUser
+from bot.models.webhook import WebhookNonce
 
 __all__ = [
     "AuditEntry",
@@ -18,5 +20,12 @@ __all__ = [
     "LeadEvent",
     "OutboxItem",
     "Push",
+    "SandboxCall",
+    "SandboxMass",
+    "SandboxMassReceipt",
+    "SandboxMedia",
+    "SandboxTag",
+    "SandboxToken",
     "StaffUser",
+    "WebhookNonce",
 ]
