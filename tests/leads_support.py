@@ -27,6 +27,23 @@ def text(path: str, **fmt) -> str:
     return node.format(**fmt) if fmt else node
 
 
+PROMPT = {
+    "online": text("steps.online.prompt"),
+    "business": text("steps.business.prompt_offline"),
+    "address": text("steps.address.prompt_offline"),
+    "item": text("steps.item.prompt"),
+    "when": text("steps.when.prompt"),
+    "amount": text("steps.amount.prompt"),
+    "facts": text("steps.facts.prompt"),
+    "request": text("steps.request.prompt"),
+    "also_report": text("steps.also_report.prompt"),
+    "name": text("steps.name.prompt"),
+    "phone": text("steps.phone.prompt"),
+    "mail_address": text("steps.mail_address.prompt"),
+    "confirm": "确认无误请回复“确认”提交",
+}
+
+
 class Chat:
     """One consumer talking to one app; each message is routed and committed like a webhook request."""
 

@@ -12,23 +12,7 @@ from bot import create_app
 from bot.db import get_db
 from bot.models import DialogueState, Evidence, Lead, OutboxItem
 from tests.conftest import make_config
-from tests.leads_support import OFFLINE_COMPLAINT, Chat, file_complaint, text
-
-PROMPT = {
-    "online": text("steps.online.prompt"),
-    "business": text("steps.business.prompt_offline"),
-    "address": text("steps.address.prompt_offline"),
-    "item": text("steps.item.prompt"),
-    "when": text("steps.when.prompt"),
-    "amount": text("steps.amount.prompt"),
-    "facts": text("steps.facts.prompt"),
-    "request": text("steps.request.prompt"),
-    "also_report": text("steps.also_report.prompt"),
-    "name": text("steps.name.prompt"),
-    "phone": text("steps.phone.prompt"),
-    "mail_address": text("steps.mail_address.prompt"),
-    "confirm": "确认无误请回复“确认”提交",
-}
+from tests.leads_support import OFFLINE_COMPLAINT, PROMPT, Chat, file_complaint, text
 
 
 def _state(app, openid="o-consumer-0001"):
