@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, db, health, logs, privacy, scheduler
+from bot import config, db, health, logs, privacy, pushes, scheduler
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,5 +21,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     privacy.init_app(app)
     db.init_app(app)
     app.register_blueprint(health.bp)
+    pushes.init_app(app)
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

@@ -68,6 +68,27 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "lease_seconds": Setting(int, 30),
         "tick_seconds": Setting((int, float), 5),
     },
+    "pushes": {
+        "quiet_start": Setting(str, "22:00"),
+        "quiet_end": Setting(str, "08:00"),
+        "rate_per_second": Setting((int, float), 200),
+        "concurrency": Setting(int, 16),
+        "batch_size": Setting(int, 500),
+        "claim_timeout_seconds": Setting(int, 120),
+        "dedupe_window_seconds": Setting(int, 540),
+        "max_attempts": Setting(int, 5),
+        "retry_base_seconds": Setting((int, float), 2),
+        "quota_pause_minutes": Setting(int, 60),
+        "catch_up_hours": Setting(int, 6),
+        "mass_batch": Setting(int, 10000),
+        "template_id": Setting(str, ""),
+        "template_fields": Setting(
+            dict, {"first": "title", "keyword1": "category", "keyword2": "date", "remark": "summary"}
+        ),
+        "editors": Setting(list, []),
+        "topics": Setting(dict, {"double11": "双11", "double12": "双12", "food": "食品安全"}),
+        "recurring": Setting(list, []),
+    },
     "calendar": {
         "holidays": Setting(list, []),
         "workdays": Setting(list, []),
