@@ -48,3 +48,7 @@ test: $(VENV)/.installed-dev system-packages lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+
+## bench: the app under gunicorn against a bare-Flask floor, on SQLite and PostgreSQL; writes bench/results/<date>.md
+bench: $(VENV)/.installed-dev system-packages
+	$(BIN)/python bench/run.py

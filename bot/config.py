@@ -159,6 +159,9 @@ def _value(source: str, section: str, key: str, spec: Setting, given: dict[str, 
 
 def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
     """Cross-field checks that a type alone cannot express."""
+    for key in ("app_id", "token"):
+        if not s["wechat"][key].strip():
+            raise ConfigError(source, f"[wechat] {key}", f"is empty (set it here or in {SCHEMA['wechat'][key].env})")
     aes = s["wechat"]["encoding_aes_key"]
     if aes and len(aes) != 43:
         raise ConfigError(source, "[wechat] encoding_aes_key", "must be 43 characters (or empty for plain mode)")

@@ -135,12 +135,18 @@ def alembic_config(db: Database) -> AlembicConfig:
     return cfg
 
 
+def head_revision(db: Database) -> str | None:
+    """The newest migration in the code (read once per Database: parsing the scripts is slow)."""
+    if not hasattr(db, "_head"):
+        db._head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()  # type: ignore[attr-defined]
+    return db._head  # type: ignore[attr-defined]
+
+
 def revisions(db: Database) -> tuple[str | None, str | None]:
     """(the database's current revision, the code's head revision)."""
-    head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
     with db.engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
-    return current, head
+    return current, head_revision(db)
 
 
 def upgrade(db: Database) -> None:

@@ -213,3 +213,30 @@ def test_upgrade_runs_on_an_empty_postgres_database(pg_server):
     current, head = revisions(db)
     db.engine.dispose()
     assert current == head
+
+
+def test_production_sample_config_starts_with_secrets_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_CONFIG", str(ROOT / "deploy" / "config.production.toml"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
+    with pytest.raises(ConfigError, match=r"\[wechat\] app_id: is empty"):
+        create_app()
+    for name, value in {
+        "WECHAT_APP_ID": "wxprod000000000001",
+        "WECHAT_TOKEN": "prod-token",
+        "WECHAT_APP_SECRET": "prod-secret",
+        "WECHAT_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        "SECRET_KEY": "prod-secret-key",
+        "DATA_ENCRYPTION_KEY": "8J4r0c4d0B2m8k4cZ0xv2yqS1m9l9Xb0o4QnF8p7mU4=",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(Exception, match=r"run `flask db upgrade`"):
+        create_app()  # production does not migrate by itself
+    monkeypatch.setenv("APP_CONFIG", str(ROOT / "config.toml"))  # migrate with the local defaults' auto_migrate
+    db = Database(f"sqlite:///{tmp_path / 'prod.db'}")
+    upgrade(db)
+    db.engine.dispose()
+    monkeypatch.setenv("APP_CONFIG", str(ROOT / "deploy" / "config.production.toml"))
+    app = create_app()
+    assert app.config["SETTINGS"]["app"]["production"] is True
+    assert app.config["SETTINGS"]["wechat"]["app_secret"] == "prod-secret"
+    app.extensions["db"].engine.dispose()

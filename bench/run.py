@@ -1,0 +1,231 @@
+"""`make bench`: the app under gunicorn on SQLite and PostgreSQL against a bare-Flask floor, three rounds each.
+
+Writes bench/results/<date>.md. Every figure is absolute and as a ratio to the floor measured in the same run.
+Environment: BENCH_SECONDS (per round, default 8), BENCH_ROUNDS (3), BENCH_DATABASES ("sqlite,postgresql").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import wire  # noqa: E402
+
+GUNICORN = dict(worker_class="gthread", workers=2, threads=4)
+WECHAT = {
+    "app_id": "wxbench000000000001",
+    "token": "bench-token",
+    "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
+CONCURRENCY = 16
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving `target` with the recommended settings; CPU and RSS read from /proc."""
+
+    def __init__(self, target: str, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        cmd = [
+            str(BIN / "gunicorn"),
+            target,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--worker-class",
+            GUNICORN["worker_class"],
+            "--workers",
+            str(GUNICORN["workers"]),
+            "--threads",
+            str(GUNICORN["threads"]),
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+        ]
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=self.log)
+        self._wait()
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited; see {self.log.name}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/wechat", timeout=2).read()
+                return
+            except OSError as exc:
+                if getattr(exc, "code", None):  # an HTTP error status: the server answers
+                    return
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def workers(self) -> list[int]:
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in [self.proc.pid, *self.workers()]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def rss_mb(self) -> float:
+        sizes = []
+        for pid in self.workers():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+        return round(max(sizes), 1) if sizes else 0.0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+def load(server: Server, requests: list[dict], work: Path, seconds: float) -> dict:
+    """Replay requests from a separate process; add server CPU per request."""
+    path = work / "requests.jsonl"
+    wire.write(str(path), requests)
+    cpu0 = server.cpu_seconds()
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "loadgen.py"),
+            str(path),
+            "--port",
+            str(server.port),
+            "--concurrency",
+            str(CONCURRENCY),
+            "--seconds",
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stats = json.loads(out.stdout)
+    stats["cpu_us"] = round((server.cpu_seconds() - cpu0) * 1e6 / max(stats["count"], 1))
+    stats["rss_mb"] = server.rss_mb()
+    return stats
+
+
+def main() -> None:
+    from bench.scenarios import SCENARIOS, prepare
+
+    seconds = float(os.environ.get("BENCH_SECONDS", 8))
+    rounds = int(os.environ.get("BENCH_ROUNDS", 3))
+    databases = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    results: dict[str, dict[str, list[dict]]] = {}
+    for database in databases:
+        url, cleanup = database_url(database, work)
+        config = work / f"{database}.toml"
+        config.write_text(app_config(url))
+        env = {"APP_CONFIG": str(config)}
+        app_server = Server("bot:create_app()", env, work / "app.log")
+        floor = Server("bench.floor:app", {}, work / "floor.log")
+        try:
+            state = prepare(app_server, floor)
+            for name, scenario in SCENARIOS.items():
+                per = results.setdefault(f"{database}: {name}", {"app": [], "floor": []})
+                for _ in range(rounds):
+                    per["floor"].append(load(floor, scenario(state, floor=True), work, seconds))
+                    per["app"].append(load(app_server, scenario(state, floor=False), work, seconds))
+                    print(
+                        f"{database:10} {name:28} app {per['app'][-1]['rps']:8.1f} rps   "
+                        f"floor {per['floor'][-1]['rps']:8.1f} rps",
+                        flush=True,
+                    )
+        finally:
+            app_server.stop()
+            floor.stop()
+            cleanup()
+    report(results, seconds, rounds)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def app_config(url: str) -> str:
+    return (
+        f'[app]\nsecret_key = "bench"\ndata_key = "8J4r0c4d0B2m8k4cZ0xv2yqS1m9l9Xb0o4QnF8p7mU4="\n'
+        f'[wechat]\napp_id = "{WECHAT["app_id"]}"\napp_secret = "x"\ntoken = "{WECHAT["token"]}"\n'
+        f'encoding_aes_key = "{WECHAT["encoding_aes_key"]}"\napi_base_url = "http://127.0.0.1:9/cgi-bin/"\n'
+        f'[database]\nurl = "{url}"\n[scheduler]\nenabled = false\n'
+    )
+
+
+def database_url(database: str, work: Path):
+    if database == "sqlite":
+        return f"sqlite:///{work / 'bench.db'}", lambda: None
+    from tests.conftest import PostgresServer, _pg_bindir
+
+    server = PostgresServer(_pg_bindir())
+    server.start()
+    subprocess.run(
+        [str(server.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "bench"],
+        check=True,
+    )
+    return server.url("bench"), server.stop
+
+
+def report(results: dict, seconds: float, rounds: int) -> None:
+    lines = [
+        f"# Benchmark {dt.datetime.now():%Y-%m-%d %H:%M}",
+        "",
+        f"gunicorn {GUNICORN['worker_class']}, {GUNICORN['workers']} workers x {GUNICORN['threads']} threads; "
+        f"load: bench/loadgen.py in its own process, {CONCURRENCY} keep-alive connections, {seconds:g} s per "
+        f"round, {rounds} rounds (median, spread = max-min of the ratio). Machine: {os.cpu_count()} cores.",
+        "",
+        "| scenario | req/s | floor req/s | ratio (spread) | p50 ms | p90 ms | p99 ms | errors | CPU µs/req | "
+        "RSS MB/worker |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, per in results.items():
+        ratios = [a["rps"] / f["rps"] for a, f in zip(per["app"], per["floor"], strict=True) if f["rps"]]
+        med = {k: statistics.median(r[k] for r in per["app"]) for k in ("rps", "p50", "p90", "p99", "cpu_us", "rss_mb")}
+        floor_rps = statistics.median(r["rps"] for r in per["floor"])
+        errors = sum(r["errors"] for r in per["app"])
+        lines.append(
+            f"| {name} | {med['rps']:.0f} | {floor_rps:.0f} | {statistics.median(ratios):.2f} "
+            f"({max(ratios) - min(ratios):.2f}) | {med['p50']:.1f} | {med['p90']:.1f} | {med['p99']:.1f} | "
+            f"{errors} | {med['cpu_us']:.0f} | {med['rss_mb']:.0f} |"
+        )
+    out = ROOT / "bench" / "results" / f"{dt.date.today():%Y-%m-%d}.md"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
