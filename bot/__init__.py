@@ -19,8 +19,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     logs.init_app(app)
     privacy.init_app(app)
+    pushes.init_app(app)  # before the database: a bad [pushes] setting stops the start first
     db.init_app(app)
     app.register_blueprint(health.bp)
-    pushes.init_app(app)
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

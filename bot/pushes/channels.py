@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Flask
 
-from bot.wechat import errors
 
 # errcodes with a meaning for a push (the platform's global return codes)
 UNSUBSCRIBED, OUTSIDE_WINDOW, QUOTA, CLIENTMSGID_EXISTS = 43004, 45015, 45009, 45065
@@ -70,6 +69,13 @@ def mass_message(content: Content) -> dict:
     return {"msgtype": "text", "text": {"content": text}}
 
 
+def _errors():
+    # The client's error classes; imported on use so that the app starts before the client module is loaded.
+    from bot.wechat import errors
+
+    return errors
+
+
 def send_one(app: Flask, api: Any, channel: str, openid: str, content: Content, key: str) -> Outcome:
     """Send a template or customer-service message to one follower; never raises for a platform answer."""
     try:
@@ -79,13 +85,14 @@ def send_one(app: Flask, api: Any, channel: str, openid: str, content: Content, 
             answer = api.send_template(openid, template_id, data, url=content.url, client_msg_id=key)
         else:
             answer = api.send_news(openid, content.title, content.summary, content.url, image=content.image)
-    except errors.WeChatApiError as exc:
+    except _errors().WeChatApiError as exc:
         return classify(exc)
     return Outcome("sent", msgid=str((answer or {}).get("msgid") or "") or None)
 
 
-def classify(exc: errors.WeChatApiError) -> Outcome:
+def classify(exc) -> Outcome:
     """What a platform error means for one delivery (and for the push: `pause`)."""
+    errors = _errors()
     described = f"{exc.errcode} {exc.errmsg}".strip()
     if isinstance(exc, errors.UserUnsubscribed) or exc.errcode == UNSUBSCRIBED:
         return Outcome("skipped", UNSUBSCRIBED_WHY, unsubscribed=True)
@@ -104,7 +111,7 @@ def send_mass(api: Any, content: Content, clientmsgid: str, *, tag_id=None, open
     """One mass-send call (to all, a tag or an openid list); a repeated clientmsgid counts as already sent."""
     try:
         answer = api.mass_send(mass_message(content), tag_id=tag_id, openids=openids, clientmsgid=clientmsgid)
-    except errors.WeChatApiError as exc:
+    except _errors().WeChatApiError as exc:
         if exc.errcode == CLIENTMSGID_EXISTS:  # sent before a crash: the platform refused the duplicate
             return Outcome("sent", msgid=str(getattr(exc, "msg_id", "") or "") or None)
         return classify(exc)
@@ -117,6 +124,6 @@ def preview(app: Flask, api: Any, channel: str, openid: str, content: Content) -
         return send_one(app, api, channel, openid, content, key=f"preview-{content.slug}-{openid}"[:64])
     try:
         api.mass_preview(openid, mass_message(content))
-    except errors.WeChatApiError as exc:
+    except _errors().WeChatApiError as exc:
         return classify(exc)
     return Outcome("sent")

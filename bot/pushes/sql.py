@@ -15,8 +15,8 @@ def insert_ignore(session: Session, model: type, rows: list[dict[str, Any]], key
     if not rows:
         return 0
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
-    return session.execute(stmt).rowcount or 0
+    stmt = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys).returning(model.id)
+    return len(session.execute(stmt).all())
 
 
 def skip_locked(session: Session, stmt: Select) -> Select:
