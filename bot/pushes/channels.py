@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Flask
 
-
 # errcodes with a meaning for a push (the platform's global return codes)
 UNSUBSCRIBED, OUTSIDE_WINDOW, QUOTA, CLIENTMSGID_EXISTS = 43004, 45015, 45009, 45065
 UNSUBSCRIBED_WHY = "用户已取消关注（43004），已将其标记为未关注"
