@@ -75,6 +75,13 @@ def _errors():
     return errors
 
 
+def api_for(app: Flask) -> Any:
+    """The app's WeChat API client (bot.wechat.client.get_api)."""
+    from bot.wechat.client import get_api
+
+    return get_api(app)
+
+
 def send_one(app: Flask, api: Any, channel: str, openid: str, content: Content, key: str) -> Outcome:
     """Send a template or customer-service message to one follower; never raises for a platform answer."""
     try:

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from bot.db import get_db, utcnow
 from bot.models import Delivery, Push
 from bot.pushes import claims, report
-from bot.pushes.channels import content_for, preview
+from bot.pushes.channels import api_for, content_for, preview
 from bot.pushes.dispatch import Dispatcher
 from bot.pushes.schedule import local_tz, sync
 from bot.pushes.starts import refusal
@@ -89,9 +89,7 @@ def preview_command(push_id: int) -> None:
     notice = current_app.extensions.get("notices") and current_app.extensions["notices"].get(push.notice_slug)
     if notice is None:
         raise click.ClickException(why or f"公告 {push.notice_slug} 不存在")
-    from bot.wechat.client import get_api
-
-    content, api, failures = content_for(current_app, notice), get_api(current_app), 0
+    content, api, failures = content_for(current_app, notice), api_for(current_app), 0
     for openid in editors:
         outcome = preview(current_app, api, push.channel, openid, content)
         failures += outcome.kind != "sent"

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.db import get_db, utcnow
 from bot.models import Follower, Push
 from bot.pushes import audience, claims, mass, report
-from bot.pushes.channels import Content, Outcome, content_for, send_one
+from bot.pushes.channels import Content, Outcome, api_for, content_for, send_one
 from bot.pushes.schedule import quiet_until, sync
 from bot.pushes.starts import start_push
 
@@ -117,9 +117,7 @@ class Dispatcher:
             batch = claims.claim_batch(s, push.id, claim, utcnow(), self.cfg["batch_size"])
         if not batch:
             return 0
-        from bot.wechat.client import get_api
-
-        api = get_api(self.app)
+        api = api_for(self.app)
         self.halt.clear()
         with ThreadPoolExecutor(max_workers=self.cfg["concurrency"], thread_name_prefix="push") as pool:
             for row in batch:

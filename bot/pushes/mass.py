@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.db import utcnow
 from bot.models import Delivery, MassSend, Push
 from bot.pushes import claims
-from bot.pushes.channels import Content, Outcome, send_mass
+from bot.pushes.channels import Content, Outcome, api_for, send_mass
 from bot.pushes.sql import insert_ignore
 
 if TYPE_CHECKING:
@@ -28,9 +28,7 @@ def send(d: Dispatcher, push: Push, content: Content) -> int:
         claim, openids = _stalled(s, d, push, now) or _claim_next(s, d, push, now)
     if claim is None:
         return 0
-    from bot.wechat.client import get_api
-
-    api = get_api(d.app)
+    api = api_for(d.app)
     target = _target(api, push, openids)
     outcome = target if isinstance(target, Outcome) else send_mass(api, content, claim, **target)
     with d.db.scope() as s:
