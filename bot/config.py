@@ -78,7 +78,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "dedupe_window_seconds": Setting(int, 540),
         "max_attempts": Setting(int, 5),
         "retry_base_seconds": Setting((int, float), 2),
-        "quota_pause_minutes": Setting(int, 60),
+        "quota_pause_seconds": Setting((int, float), 3600),
         "catch_up_hours": Setting(int, 6),
         "mass_batch": Setting(int, 10000),
         "template_id": Setting(str, ""),

@@ -163,12 +163,12 @@ class Dispatcher:
                     follower.subscribed, follower.unsubscribed_at = False, now
 
     def pause(self, push_id: int, why: str | None) -> None:
-        """Stop a push after a platform quota fault; it resumes by itself after `quota_pause_minutes`."""
+        """Stop a push after a platform quota fault; it resumes by itself after `quota_pause_seconds`."""
         with self.db.scope() as s:
             push = s.get(Push, push_id)
             if push is not None and push.state == "sending":
                 push.state, push.last_error = "paused", why
-                push.run_after = utcnow() + timedelta(minutes=self.cfg["quota_pause_minutes"])
+                push.run_after = utcnow() + timedelta(seconds=self.cfg["quota_pause_seconds"])
                 push.report = {**push.report, "pauses": push.report.get("pauses", 0) + 1}
 
     def settle(self, push_id: int, wait_retries: bool) -> bool:
