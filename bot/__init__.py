@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, db, health, logs, privacy, pushes, scheduler
+from bot import config, db, health, logs, notice_replies, privacy, pushes, scheduler
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -22,5 +22,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     pushes.init_app(app)  # before the database: a bad [pushes] setting stops the start first
     db.init_app(app)
     app.register_blueprint(health.bp)
+    notice_replies.init_app(app)
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

@@ -94,6 +94,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "workdays": Setting(list, []),
         "adjusted_weekends_work": Setting(bool, True),
     },
+    "notices": {
+        "content_dir": Setting(str, "content/notices"),
+        "per_page": Setting(int, 10),
+        "reload_seconds": Setting((int, float), 1.0),
+    },
 }
 
 
@@ -176,6 +181,10 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
                 date.fromisoformat(str(day))
             except ValueError:
                 raise ConfigError(source, f"[calendar] {key}", f"{day!r} is not a date like 2027-01-01") from None
+    if not os.path.isabs(s["notices"]["content_dir"]):
+        s["notices"]["content_dir"] = str(ROOT / s["notices"]["content_dir"])
+    if s["notices"]["per_page"] < 1:
+        raise ConfigError(source, "[notices] per_page", "must be at least 1")
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 

@@ -1,8 +1,8 @@
-"""The home page and /healthz: what the service is, and whether its database answers."""
+"""/healthz: whether the database answers and its schema is current (the home page belongs to `notices`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import get_db, revisions
@@ -20,9 +20,3 @@ def healthz():
     ok = current == head
     body = {"status": "ok" if ok else "error", "database": "ok", "schema": current, "schema_expected": head}
     return jsonify(body), 200 if ok else 503
-
-
-@bp.get("/")
-def home():
-    """The home page: what the service is and where to go."""
-    return render_template("home.html")

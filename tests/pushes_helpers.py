@@ -1,53 +1,57 @@
-"""Helpers for the push tests: a notice store holding given notices, followers, and the chat."""
+"""Helpers for the push tests: notices with push plans, followers (here and at the standin), the chat."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from datetime import date
 
 from bot.db import get_db, utcnow
 from bot.models import Follower
 from bot.wechat.messages import Context, Incoming
 from bot.wechat.router import get_router
 
+NOTICE = """---
+title: {title}
+date: 2026-11-01
+category: 消费提示
+keywords: [{slug}]
+summary: 理性消费，看清规则再付款，保存好订单和聊天记录。
+{push}---
 
-@dataclass
-class Note:
-    """A notice as the notice store gives it (the fields pushes read)."""
-
-    slug: str
-    title: str = "双11网购消费提示"
-    summary: str = "理性消费，保存好订单和聊天记录。"
-    category: str = "消费提示"
-    date: date = date(2026, 11, 1)
-    cover: str | None = None
-    keywords: list = field(default_factory=list)
-    expires: date | None = None
-    push: list = field(default_factory=list)
-    expired: bool = False
+“双11”促销规则多，请按需购买、理性消费。
+"""
 
 
-class Notices:
-    """The NoticeStore interface (get / all) over a dict the test edits."""
+def write_notice(app, slug: str, push: list[dict] | None = None, title: str = "双11网购消费提示") -> None:
+    """Write (or rewrite) an editor's notice file with a push plan in its front matter, and reload the store."""
+    from pathlib import Path
 
-    def __init__(self, *notices: Note) -> None:
-        self.by_slug = {n.slug: n for n in notices}
-
-    def get(self, slug):
-        return self.by_slug.get(slug)
-
-    def all(self):
-        return list(self.by_slug.values())
-
-
-def add_followers(app, n: int, prefix: str = "o", **values) -> list[str]:
-    """Insert n subscribed followers; their openids."""
-    openids = [f"{prefix}{i:06d}" for i in range(n)]
-    with get_db(app).scope() as s:
-        s.add_all(
-            Follower(openid=o, subscribed=True, tags=values.get("tags", []), topics=values.get("topics", []))
-            for o in openids
+    plan = ""
+    if push:
+        plan = "push:\n" + "".join(
+            f'  - {{at: "{p["at"]}", channel: {p["channel"]}, audience: "{p["audience"]}"}}\n' for p in push
         )
+    folder = Path(app.config["SETTINGS"]["notices"]["content_dir"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{slug}.md").write_text(NOTICE.format(title=title, slug=slug, push=plan), encoding="utf-8")
+    app.extensions["notices"].refresh(force=True)
+
+
+def notices_config(tmp_path) -> dict:
+    """A [notices] section on an empty content folder of the test's own."""
+    return {"content_dir": str(tmp_path / "notices"), "reload_seconds": 0}
+
+
+def add_followers(app, n: int, prefix: str = "o", standin=None, **values) -> list[str]:
+    """Insert n subscribed followers (also as users the standin knows, when given); their openids."""
+    openids = [f"{prefix}{i:06d}" for i in range(n)]
+    written = {"tags": values.get("tags", []), "topics": values.get("topics", [])}
+    last = values.get("last_message_at", utcnow())
+    with get_db(app).scope() as s:
+        s.add_all(Follower(openid=o, subscribed=True, last_message_at=last, **written) for o in openids)
+    if standin is not None:
+        now = utcnow()
+        with get_db(standin.app).scope() as s:
+            s.add_all(
+                Follower(openid=o, subscribed=True, subscribed_at=utcnow(), last_message_at=last) for o in openids
+            )
     return openids
 
 
@@ -72,15 +76,13 @@ FAST = {
 }
 
 
-def push_config(db_url: str, standin_url: str, wechat: dict | None = None, **pushes) -> dict:
-    """Test settings for a push against the standin: fast retries, no quiet hours, a template ID."""
-    from tests.conftest import make_config
-
-    return make_config(db_url, wechat={"api_base_url": standin_url, **(wechat or {})}, pushes={**FAST, **pushes})
+def push_config(db_url: str, standin, tmp_path, wechat: dict | None = None, **pushes) -> dict:
+    """Test settings for pushes against the standin: fast retries, no quiet hours, a template ID, own notices."""
+    return standin.config(db_url, wechat=wechat or {}, pushes={**FAST, **pushes}, notices=notices_config(tmp_path))
 
 
 def schedule(app, slug: str = "double11", channel: str = "template", audience: str = "all", at=None) -> int:
-    """Give the app a notice whose front matter schedules one push (due now unless `at`), sync; the push's id."""
+    """Add a push (due a minute ago unless `at`) to a notice's front matter, sync; the push's id."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -88,13 +90,14 @@ def schedule(app, slug: str = "double11", channel: str = "template", audience: s
     from bot.models import Push
     from bot.pushes.schedule import local_tz, sync
 
-    when = at or (utcnow() - timedelta(minutes=1)).astimezone(local_tz(app)).strftime("%Y-%m-%d %H:%M")
-    store = app.extensions.setdefault("notices", Notices())
-    note = store.by_slug.setdefault(slug, Note(slug))
-    note.push.append({"at": when, "channel": channel, "audience": audience})
+    tz = local_tz(app)
+    when = at or (utcnow() - timedelta(minutes=1)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    existing = app.extensions["notices"].get(slug)
+    plans = [p | {"at": p["at"].astimezone(tz).strftime("%Y-%m-%d %H:%M")} for p in (existing.push if existing else [])]
+    write_notice(app, slug, [*plans, {"at": when, "channel": channel, "audience": audience}])
     with get_db(app).scope() as s:
         sync(s, app, utcnow())
-        return s.scalars(select(Push.id).where(Push.notice_slug == slug, Push.channel == channel)).all()[-1]
+        return s.scalars(select(Push.id).where(Push.notice_slug == slug).order_by(Push.id)).all()[-1]
 
 
 def received(standin, path: str = "message/template/send") -> dict[str, int]:
@@ -104,17 +107,3 @@ def received(standin, path: str = "message/template/send") -> dict[str, int]:
         if call["errcode"] == 0 and not call.get("duplicate"):
             counts[call["openid"]] = counts.get(call["openid"], 0) + 1
     return counts
-
-
-def manual_push(app, slug: str = "double11", channel: str = "template", audience: str = "all") -> int:
-    """A push due now that no notice schedules (source manual: the sync leaves it alone); its id."""
-    from bot.models import Push
-
-    store = app.extensions.setdefault("notices", Notices())
-    store.by_slug.setdefault(slug, Note(slug))
-    with get_db(app).scope() as s:
-        push = Push(notice_slug=slug, channel=channel, audience=audience, due_at=utcnow(), run_after=utcnow())
-        push.source = "manual"
-        s.add(push)
-        s.flush()
-        return push.id

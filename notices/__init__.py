@@ -1,0 +1,46 @@
+"""The public notice service: editors' Markdown under content/notices becomes pages, a feed and search.
+
+It knows nothing of WeChat and never imports `bot`; the bot registers it with `init_app`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from notices.model import CATEGORIES, Notice, Problem
+from notices.store import NoticeStore
+
+__all__ = ["CATEGORIES", "Notice", "NoticeStore", "Problem", "get_store", "init_app"]
+
+
+def init_app(
+    app: Flask,
+    content_dir: Path | str | None = None,
+    *,
+    public_url: str | None = None,
+    timezone: str = "Asia/Shanghai",
+    interval: float = 1.0,
+    per_page: int = 10,
+) -> NoticeStore:
+    """Register the store (app.extensions["notices"]), the public pages and `flask notices`.
+
+    content_dir defaults to app.config["NOTICES_DIR"]; public_url (for the feed, sitemap and share tags) to the
+    request's own host. Nothing is read until the first request or command.
+    """
+    from notices import cli, feeds, views  # noqa: F401  (importing feeds adds its routes to views.bp)
+
+    directory = Path(content_dir or app.config.get("NOTICES_DIR") or "content/notices")
+    store = NoticeStore(directory, timezone=timezone, interval=interval)
+    app.extensions["notices"] = store
+    app.config["NOTICES_PUBLIC_URL"] = (public_url or "").rstrip("/")
+    app.config["NOTICES_PER_PAGE"] = per_page
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.notices_cli)
+    return store
+
+
+def get_store(app: Flask) -> NoticeStore:
+    """The app's notice store."""
+    return app.extensions["notices"]

@@ -1,0 +1,212 @@
+"""The notice store: every valid file under content/notices in memory, reloaded when a file changes.
+
+Files are stat'ed at most once per `interval` seconds, and only the ones whose (mtime, size) changed are read again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from notices.model import Notice, Problem
+from notices.parse import Link, parse_file
+from notices.search import Hit, SearchIndex, fold
+
+Version = tuple[int, int]
+
+
+@dataclass
+class _Snapshot:
+    """One consistent view of the content directory; replaced whole on each reload."""
+
+    notices: list[Notice] = field(default_factory=list)  # newest first
+    by_slug: dict[str, Notice] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    last_modified: datetime = field(default_factory=lambda: datetime.fromtimestamp(0, UTC))
+    index: SearchIndex | None = None
+
+
+class NoticeStore:
+    """Notices by slug, keyword, category and search; see INTERFACES.md ("The notice store")."""
+
+    def __init__(self, content_dir: Path | str, timezone: str = "Asia/Shanghai", interval: float = 1.0) -> None:
+        self.dir = Path(content_dir)
+        self.images = self.dir / "images"
+        self.tz = ZoneInfo(timezone)
+        self.interval = interval
+        self.reads = 0  # files parsed so far: lets a test see that unchanged files are not read again
+        self._lock = threading.Lock()
+        self._files: dict[Path, tuple[Version, Notice | None, list[Problem], list[Link]]] = {}
+        self._images_version: Version | None = None
+        self._checked_at = float("-inf")
+        self._snap = _Snapshot()
+
+    # ------------------------------------------------------------------ reading the directory
+
+    def refresh(self, force: bool = False) -> None:
+        """Look for changed files (at most once per interval unless forced) and rebuild the index if any."""
+        if not force and time.monotonic() - self._checked_at < self.interval:
+            return
+        with self._lock:
+            if not force and time.monotonic() - self._checked_at < self.interval:
+                return
+            self._checked_at = time.monotonic()
+            if self._reload():
+                self._snap = self._build()
+
+    def _reload(self) -> bool:
+        """Re-read new and changed files, forget deleted ones; True when anything changed."""
+        current = _scan(self.dir)
+        images = _version(self.images)
+        reread_all = images != self._images_version  # a cover or picture added or removed
+        self._images_version = images
+        changed = set(self._files) - set(current)
+        for path in changed:
+            del self._files[path]
+        for path, version in current.items():
+            known = self._files.get(path)
+            if known and known[0] == version and not reread_all:
+                continue
+            self._files[path] = (version, *parse_file(path, self.images, self.tz))
+            self.reads += 1
+            changed.add(path)
+        return bool(changed) or reread_all
+
+    def _build(self) -> _Snapshot:
+        snap = _Snapshot()
+        for path in sorted(self._files):
+            _, notice, problems, _ = self._files[path]
+            snap.problems.extend(problems)
+            if notice is None:
+                continue
+            if notice.slug in snap.by_slug:
+                other = snap.by_slug[notice.slug].path.name
+                snap.problems.append(Problem(path, 1, f"与 {other} 的网页地址相同（/notices/{notice.slug}），请改名"))
+                continue
+            snap.by_slug[notice.slug] = notice
+        snap.notices = sorted(snap.by_slug.values(), key=lambda n: (-n.date.toordinal(), n.slug))
+        snap.problems.extend(_keyword_conflicts(snap.notices))
+        snap.problems.extend(_broken_links(self._files, snap.by_slug))
+        snap.problems.sort(key=lambda p: (str(p.path), p.line))
+        stamps = [v[0][0] for v in self._files.values()] + [_version(self.dir)[0], self._images_version[0]]
+        snap.last_modified = datetime.fromtimestamp(max(stamps) // 1_000_000_000, UTC)
+        return snap
+
+    def _snapshot(self) -> _Snapshot:
+        self.refresh()
+        return self._snap
+
+    # ------------------------------------------------------------------ the interface
+
+    def get(self, slug: str) -> Notice | None:
+        """The notice published at /notices/<slug>, expired or not."""
+        return self._snapshot().by_slug.get(slug.lower())
+
+    def all(self) -> list[Notice]:
+        """Every valid notice, newest first."""
+        return list(self._snapshot().notices)
+
+    def latest(self, category: str | None = None, limit: int | None = 5) -> list[Notice]:
+        """The newest notices, optionally of one category."""
+        found = [n for n in self._snapshot().notices if category is None or n.category == category]
+        return found if limit is None else found[:limit]
+
+    def by_keyword(self, text: str) -> Notice | None:
+        """The newest live notice one of whose keywords occurs in the text (case, width and spaces folded)."""
+        folded = "".join(fold(text).split())
+        if not folded:
+            return None
+        for notice in self._snapshot().notices:
+            if not notice.expired and any(k and k in folded for k in _keys(notice)):
+                return notice
+        return None
+
+    def related(self, notice: Notice, limit: int = 3) -> list[Notice]:
+        """Other notices sharing keywords or the category, the closest and newest first."""
+        mine = set(_keys(notice))
+        scored = []
+        for other in self._snapshot().notices:
+            if other.slug == notice.slug:
+                continue
+            score = 2 * len(mine & set(_keys(other))) + (other.category == notice.category)
+            if score:
+                scored.append((-score, -other.date.toordinal(), other.slug, other))
+        return [item[-1] for item in sorted(scored)[:limit]]
+
+    def search(self, query: str) -> list[Hit]:
+        """Notices matching a query, best first (the index is built on the first search after a reload)."""
+        snap = self._snapshot()
+        if snap.index is None:
+            with self._lock:
+                if snap.index is None:
+                    snap.index = SearchIndex(snap.notices)
+        return snap.index.search(query)
+
+    def problems(self) -> list[Problem]:
+        """Everything wrong with the files, sorted by file and line."""
+        return list(self._snapshot().problems)
+
+    @property
+    def last_modified(self) -> datetime:
+        """When anything under the content directory last changed (whole seconds, UTC)."""
+        return self._snapshot().last_modified
+
+
+def _keys(notice: Notice) -> list[str]:
+    return ["".join(fold(k).split()) for k in notice.keywords]
+
+
+def _scan(directory: Path) -> dict[Path, Version]:
+    """The *.md files of the directory with their (mtime_ns, size)."""
+    found: dict[Path, Version] = {}
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        if entry.name.endswith(".md") and entry.is_file():
+            st = entry.stat()
+            found[Path(entry.path)] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def _version(path: Path) -> Version:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _keyword_conflicts(notices: list[Notice]) -> list[Problem]:
+    """A keyword claimed by several live notices: each older claimant is told which notice wins."""
+    owners: dict[str, list[tuple[Notice, str]]] = defaultdict(list)
+    for notice in notices:  # newest first
+        if notice.expired:
+            continue
+        for key, shown in dict(zip(_keys(notice), notice.keywords, strict=True)).items():
+            owners[key].append((notice, shown))
+    problems = []
+    for claimants in owners.values():
+        winner = claimants[0][0]
+        for loser, shown in claimants[1:]:
+            message = f"关键词“{shown}”也属于仍有效的较新公告 {winner.path.name}，"
+            message += "消费者发送它只会收到较新的一篇；请只保留一处"
+            problems.append(Problem(loser.path, loser.lines.get("keywords", 1), message))
+    return problems
+
+
+def _broken_links(files: dict, by_slug: dict[str, Notice]) -> list[Problem]:
+    """Links to /notices/<slug> where no notice has that slug (checked in broken files too)."""
+    return [
+        Problem(path, line, f"链接 /notices/{slug} 指向的公告不存在（应为 content/notices/ 下某个文件名，不含 .md）")
+        for path, (_, _, _, links) in files.items()
+        for line, slug in links
+        if slug.lower() not in by_slug
+    ]
