@@ -49,9 +49,7 @@ def add_followers(app, n: int, prefix: str = "o", standin=None, **values) -> lis
     if standin is not None:
         now = utcnow()
         with get_db(standin.app).scope() as s:
-            s.add_all(
-                Follower(openid=o, subscribed=True, subscribed_at=utcnow(), last_message_at=last) for o in openids
-            )
+            s.add_all(Follower(openid=o, subscribed=True, subscribed_at=now, last_message_at=last) for o in openids)
     return openids
 
 
