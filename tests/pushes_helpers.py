@@ -99,9 +99,16 @@ def schedule(app, slug: str = "double11", channel: str = "template", audience: s
 
 
 def received(standin, path: str = "message/template/send") -> dict[str, int]:
-    """How many messages each openid got at the standin (accepted calls; a repeat it de-duplicated is not counted)."""
-    counts: dict[str, int] = {}
+    """How many messages each openid got at the standin, as the platform counts them.
+
+    A call counts when the platform accepted it (errcode 0, not an injected fault); template messages with the same
+    client_msg_id count once, as the platform de-duplicates them.
+    """
+    seen: dict[str, set] = {}
     for call in standin.calls(path):
-        if call["errcode"] == 0 and not call.get("duplicate"):
-            counts[call["openid"]] = counts.get(call["openid"], 0) + 1
-    return counts
+        answer = call.answer if isinstance(call.answer, dict) else {}
+        if call.fault in ("fail", "drop") or answer.get("errcode", -1) != 0:
+            continue
+        key = call.body.get("client_msg_id") or f"call-{id(call)}"
+        seen.setdefault(call.body["touser"], set()).add(key)
+    return {openid: len(keys) for openid, keys in seen.items()}

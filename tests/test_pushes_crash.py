@@ -17,7 +17,7 @@ from bot import create_app
 from bot.db import get_db
 from bot.models import Delivery, Push
 from bot.pushes.dispatch import Dispatcher
-from tests.pushes_helpers import FAST, add_followers, manual_push, push_config, received
+from tests.pushes_helpers import FAST, add_followers, push_config, received, schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def child(config: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "APP_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
     flask = str(Path(sys.executable).parent / "flask")
     return subprocess.Popen(
-        [flask, "--app", "tests.pushes_child", *args],
+        [flask, "--app", "bot", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -60,7 +60,7 @@ def child(config: Path, *args: str) -> subprocess.Popen:
 
 @pytest.fixture
 def setup(db_url, standin, tmp_path):
-    cfg = push_config(db_url, standin.url, concurrency=4, batch_size=20)
+    cfg = push_config(db_url, standin, tmp_path, concurrency=4, batch_size=20)
     app = create_app(cfg)
     yield app, write_config(tmp_path, cfg)
     app.extensions["db"].engine.dispose()
@@ -75,8 +75,8 @@ def _wait_for(predicate, seconds: float = 30) -> None:
 
 def test_sender_killed_mid_push_and_restarted_sends_each_recipient_exactly_once(setup, standin):
     app, config = setup
-    openids = add_followers(app, 200)
-    push_id = manual_push(app)
+    openids = add_followers(app, 200, standin=standin)
+    push_id = schedule(app)
     standin.delay(0.02)
     proc = child(config, "pushes", "run", str(push_id))
     try:
@@ -97,8 +97,8 @@ def test_sender_killed_mid_push_and_restarted_sends_each_recipient_exactly_once(
 
 def test_two_schedulers_started_at_once_one_sends(setup, standin):
     app, config = setup
-    openids = add_followers(app, 60)
-    push_id = manual_push(app)
+    openids = add_followers(app, 60, standin=standin)
+    push_id = schedule(app)
     procs = [child(config, "scheduler") for _ in range(2)]
     try:
 
@@ -118,8 +118,8 @@ def test_two_schedulers_started_at_once_one_sends(setup, standin):
 
 def test_two_senders_share_one_push_without_sending_twice(setup, standin):
     app, _ = setup
-    openids = add_followers(app, 150)
-    push_id = manual_push(app)
+    openids = add_followers(app, 150, standin=standin)
+    push_id = schedule(app)
     standin.delay(0.01)
     Dispatcher(app).start_due()
     workers = [threading.Thread(target=Dispatcher(app).work, args=(push_id, True)) for _ in range(2)]

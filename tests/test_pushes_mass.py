@@ -13,11 +13,11 @@ from tests.pushes_helpers import add_followers, push_config, say, schedule
 
 
 @pytest.fixture
-def make_app(db_url, standin):
+def make_app(db_url, standin, tmp_path):
     made = []
 
     def build(wechat: dict | None = None, **pushes):
-        app = create_app(push_config(db_url, standin.url, wechat, **pushes))
+        app = create_app(push_config(db_url, standin, tmp_path, wechat, **pushes))
         made.append(app)
         return app
 
@@ -27,8 +27,9 @@ def make_app(db_url, standin):
 
 
 def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_app, standin):
+    standin.settings["wechat"]["account_type"] = "subscription"
     app = make_app(wechat={"account_type": "subscription"})
-    add_followers(app, 5)
+    add_followers(app, 5, standin=standin)
     first = schedule(app, "double11", channel="mass")
     run_due(app)
     second = schedule(app, "double12", channel="mass")
@@ -46,15 +47,15 @@ def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_
 
 def test_mass_send_to_a_topic_uses_an_openid_list_and_the_finish_event_updates_the_report(make_app, standin):
     app = make_app()
-    fans = add_followers(app, 3, prefix="fan", topics=["double11"])
-    add_followers(app, 2, prefix="other")
+    fans = add_followers(app, 3, prefix="fan", standin=standin, topics=["double11"])
+    add_followers(app, 2, prefix="other", standin=standin)
     push_id = schedule(app, channel="mass", audience="topic:双11")
     run_due(app)
     (call,) = standin.calls("message/mass/send")
-    assert sorted(call["body"]["touser"]) == fans
+    assert sorted(call.body["touser"]) == fans
     with get_db(app).scope() as s:
         send = s.scalars(select(MassSend).where(MassSend.push_id == push_id)).one()
-        assert send.clientmsgid == call["body"]["clientmsgid"] and send.msg_id
+        assert send.clientmsgid == call.body["clientmsgid"] and send.msg_id
         msg_id = send.msg_id
     event = {"event": "masssendjobfinish", "raw": {"MsgID": msg_id, "Status": "send success", "TotalCount": "3"}}
     event["raw"] |= {"FilterCount": "3", "SentCount": "3", "ErrorCount": "0"}
@@ -74,7 +75,7 @@ def test_mass_send_to_a_topic_uses_an_openid_list_and_the_finish_event_updates_t
 
 def test_service_account_skips_followers_who_had_four_mass_sends_this_month(make_app, standin):
     app = make_app()
-    add_followers(app, 2, topics=["double11"])  # an openid list needs at least two
+    add_followers(app, 2, standin=standin, topics=["double11"])  # an openid list needs at least two
     ids = [schedule(app, f"n{i}", channel="mass", audience="topic:双11") for i in range(5)]
     for _ in ids:
         run_due(app)
