@@ -61,6 +61,7 @@ def child(config: Path, *args: str) -> subprocess.Popen:
 @pytest.fixture
 def setup(db_url, standin, tmp_path):
     cfg = push_config(db_url, standin, tmp_path, concurrency=4, batch_size=20)
+    cfg["scheduler"] = {"enabled": False, "tick_seconds": 0.3, "lease_seconds": 3}
     app = create_app(cfg)
     yield app, write_config(tmp_path, cfg)
     app.extensions["db"].engine.dispose()
@@ -80,10 +81,11 @@ def test_sender_killed_mid_push_and_restarted_sends_each_recipient_exactly_once(
     standin.delay(0.02)
     proc = child(config, "pushes", "run", str(push_id))
     try:
-        _wait_for(lambda: len(standin.calls("message/template/send")) >= 60)
-        proc.send_signal(signal.SIGKILL)
+        _wait_for(lambda: len(standin.calls("message/template/send")) >= 60 or proc.poll() is not None)
     finally:
-        proc.wait(10)
+        proc.send_signal(signal.SIGKILL)
+        output = proc.communicate(timeout=10)[0].decode()
+    assert proc.returncode == -signal.SIGKILL, output
     with get_db(app).scope() as s:
         left = s.scalars(select(Delivery.state).where(Delivery.push_id == push_id)).all()
     assert "sending" in left or "pending" in left  # it really died in the middle

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from bot.db import get_db, utcnow
 from bot.models import Delivery, Follower, Push
 from bot.pushes.dispatch import Dispatcher, run_due
 from tests.pushes_helpers import add_followers, push_config, received, schedule
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def _deliveries(app, push_id: int) -> dict[str, Delivery]:
 def test_scheduled_push_becomes_due_and_is_sent_once(make_app, standin):
     app = make_app()
     openids = add_followers(app, 120, standin=standin)
-    later = schedule(app, "later", at=(utcnow() + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"))
+    later = schedule(app, "later", at=(datetime.now(SHANGHAI) + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"))
     push_id = schedule(app)
     assert run_due(app) == 120
     assert run_due(app) == 0  # nothing left, nothing sent again

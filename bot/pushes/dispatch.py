@@ -47,6 +47,7 @@ class Dispatcher:
     """One sender process's view of the push work; any number may run at once on PostgreSQL."""
 
     def __init__(self, app: Flask, progress: Progress | None = None) -> None:
+        app = getattr(app, "_get_current_object", lambda: app)()  # threads need the app, not the context proxy
         self.app, self.db, self.progress = app, get_db(app), progress
         self.cfg = claims.settings(app)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -44,6 +44,4 @@ def start_push(session: Session, app: Flask, push: Push, now: datetime, owner: s
     if push.started_at is None:
         push.started_at = now
     push.state = "sending" if push.report.get("expanded") else "expanding"
-    push.claimed_by = owner
-    push.claimed_until = now + timedelta(seconds=app.config["SETTINGS"]["pushes"]["claim_timeout_seconds"])
-    push.last_error = None if push.state == "expanding" else push.last_error
+    push.claimed_by, push.claimed_until = owner, None  # any sender may take the expansion (claims.take_expansion)
