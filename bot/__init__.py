@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from bot import config, db, health, logs, notice_replies, privacy, pushes, scheduler
+from bot.wechat import views as webhook
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -19,9 +20,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     logs.init_app(app)
     privacy.init_app(app)
-    pushes.init_app(app)  # before the database: a bad [pushes] setting stops the start first
     db.init_app(app)
     app.register_blueprint(health.bp)
+    webhook.init_app(app)
     notice_replies.init_app(app)
+    pushes.init_app(app)  # after the webhook: its send-receipt events go to the pushes' handlers
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

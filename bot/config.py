@@ -57,6 +57,10 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "account_type": Setting(str, "service", None, ("service", "subscription")),
         "sandbox": Setting(bool, False),
         "timeout": Setting((int, float), 4.0),
+        "body_limit": Setting(int, 65536),
+        "replay_window": Setting(int, 300),
+        "replies_file": Setting(str, "content/replies.toml"),
+        "phrases_file": Setting(str, "content/phrases.toml"),
     },
     "database": {
         "url": Setting(str, "sqlite:///instance/bot.db", "DATABASE_URL"),
@@ -174,6 +178,10 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
         raise ConfigError(source, "[wechat] api_base_url", "must be an http(s) URL")
     if not s["wechat"]["api_base_url"].endswith("/"):
         s["wechat"]["api_base_url"] += "/"
+    if not 1024 <= s["wechat"]["body_limit"] <= 1024 * 1024:
+        raise ConfigError(source, "[wechat] body_limit", "must be between 1024 and 1048576 bytes")
+    if not 30 <= s["wechat"]["replay_window"] <= 3600:
+        raise ConfigError(source, "[wechat] replay_window", "must be between 30 and 3600 seconds")
     s["database"]["url"] = database_url(source, s["database"]["url"])
     for key in ("holidays", "workdays"):
         for day in s["calendar"][key]:
@@ -185,6 +193,9 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
         s["notices"]["content_dir"] = str(ROOT / s["notices"]["content_dir"])
     if s["notices"]["per_page"] < 1:
         raise ConfigError(source, "[notices] per_page", "must be at least 1")
+    from bot.pushes.schedule import check_settings as check_pushes  # the cron and time formats live there
+
+    check_pushes(source, s)
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 

@@ -1,7 +1,7 @@
 """The bot's side of the notices: a text that names a notice's keyword gets that notice as a news card.
 
 Registered as the `text` message-type handler, so keyword rules (replies.toml) are tried before it; a text that
-matches no notice goes to the router's fallback, which by default points to the search page.
+matches no notice goes to the router's fallback (the webhook's help reply, which links to the search page).
 """
 
 from __future__ import annotations
@@ -11,14 +11,8 @@ from urllib.parse import quote
 from flask import Flask
 
 import notices
-from bot.wechat.messages import Context, NewsReply, Reply, TextReply
+from bot.wechat.messages import Context, NewsReply, Reply
 from bot.wechat.router import get_router
-
-DEFAULT_REPLY = (
-    "您好，暂时没有找到与您的问题直接对应的内容。\n"
-    '您可以<a href="{search}">点这里搜索消费提示和维权指南</a>，'
-    "也可以发送“双11”“退货”“个人信息”等关键词；遇到消费纠纷，发送“投诉”即可按步骤提交，或拨打 12315 热线。"
-)
 
 
 def init_app(app: Flask) -> None:
@@ -34,8 +28,6 @@ def init_app(app: Flask) -> None:
     )
     router = get_router(app)
     router.message("text")(notice_reply)
-    if router.fallback is None:
-        router.fallback = default_reply
 
 
 def news_card(app: Flask, notice: notices.Notice) -> NewsReply:
@@ -59,8 +51,3 @@ def search_url(app: Flask, text: str) -> str:
     base = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
     words = " ".join(text.split())[:30]
     return f"{base}/notices/search" + (f"?q={quote(words)}" if words else "")
-
-
-def default_reply(ctx: Context) -> Reply:
-    """What a message nobody recognised gets: a kind pointer to the search page, complaints and 12315."""
-    return TextReply(DEFAULT_REPLY.format(search=search_url(ctx.app, ctx.msg.text)))

@@ -23,8 +23,16 @@ def content(tmp_path):
 
 
 @pytest.fixture
-def bot_app(db_url, content):
-    app = create_app(make_config(db_url, notices={"content_dir": str(content), "reload_seconds": 0}))
+def bot_app(db_url, content, tmp_path):
+    # No keyword rules of replies.toml: these tests are about the notices' own keywords.
+    (tmp_path / "replies.toml").write_text("", encoding="utf-8")
+    app = create_app(
+        make_config(
+            db_url,
+            notices={"content_dir": str(content), "reload_seconds": 0},
+            wechat={"replies_file": str(tmp_path / "replies.toml")},
+        )
+    )
     yield app
     app.extensions["db"].engine.dispose()
 

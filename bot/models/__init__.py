@@ -5,6 +5,7 @@ from bot.models.leads import Evidence, Lead, LeadEvent
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
 from bot.models.pushes import Delivery, MassSend, Push
 from bot.models.staff import StaffUser
+from bot.models.webhook import WebhookNonce
 
 __all__ = [
     "AuditEntry",
@@ -20,4 +21,5 @@ __all__ = [
     "OutboxItem",
     "Push",
     "StaffUser",
+    "WebhookNonce",
 ]

@@ -10,11 +10,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Check the [pushes] settings, register the dispatcher job, the chat handlers and `flask pushes`."""
-    from bot.pushes import chat, cli, dispatch, schedule
+    """Register the dispatcher job, the chat handlers and `flask pushes` (config.py checked the settings)."""
+    from bot.pushes import chat, cli, dispatch
     from bot.scheduler import periodic
 
-    schedule.check_settings(app)
     chat.register(app)
     periodic(app, "pushes", app.config["SETTINGS"]["scheduler"]["tick_seconds"], dispatch.run_due)
     app.cli.add_command(cli.cli)

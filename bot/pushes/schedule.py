@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.config import ConfigError, config_path
+from bot.config import ConfigError
 from bot.models import Push
 from bot.pushes.sql import aware, insert_ignore
 
@@ -47,10 +47,10 @@ def _hhmm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def check_settings(app: Flask) -> None:
+def check_settings(source: str, all_settings: dict) -> None:
     """Stop the start with a one-line message naming the key when a [pushes] setting cannot be used."""
-    settings = app.config["SETTINGS"]["pushes"]
-    source = str(config_path())
+    settings = all_settings["pushes"]
+    tz = ZoneInfo(all_settings["app"]["timezone"])
     for key in ("quiet_start", "quiet_end"):
         try:
             _hhmm(settings[key])
@@ -58,7 +58,7 @@ def check_settings(app: Flask) -> None:
             raise ConfigError(source, f"[pushes] {key}", f"{settings[key]!r} is not a time like 22:00") from None
     for i, entry in enumerate(settings["recurring"]):
         try:
-            recurring_trigger(entry, local_tz(app))
+            recurring_trigger(entry, tz)
             check_target(entry.get("channel", "template"), entry.get("audience", "all"))
             if not entry.get("notice"):
                 raise ValueError('needs notice = "<slug>"')

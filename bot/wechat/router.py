@@ -26,10 +26,13 @@ class KeywordRule:
     patterns: tuple[str, ...]
     handler: Handler
     priority: int = 0
+    group: str = ""  # rules of one source (e.g. "content" for content/replies.toml) are replaced together
     _compiled: list[re.Pattern[str]] = field(default_factory=list, repr=False)
 
-    def matches(self, text: str) -> bool:
-        folded = normalise(text)
+    def matches(self, text: str, folded: str | None = None) -> bool:
+        """Whether `text` matches; `folded` is normalise(text) when the caller already has it."""
+        if folded is None:
+            folded = normalise(text)
         if self.mode == "exact":
             return folded in self.patterns
         if self.mode == "contains":
@@ -92,8 +95,15 @@ class Router:
         return deco
 
     def add_rule(self, rule: KeywordRule) -> None:
-        self.rules.append(rule)
-        self.rules.sort(key=lambda r: -r.priority)
+        """Add one keyword rule (kept sorted by priority, stable for equal priorities)."""
+        self.rules = sorted([*self.rules, rule], key=lambda r: -r.priority)
+
+    def replace_rules(self, group: str, rules: list[KeywordRule]) -> None:
+        """Swap every rule of `group` for `rules` at once (a content reload); routing never sees a half-swap."""
+        kept = [r for r in self.rules if r.group != group]
+        for rule in rules:
+            rule.group = group
+        self.rules = sorted([*kept, *rules], key=lambda r: -r.priority)
 
     def route(self, ctx: Context) -> Reply:
         """The reply for one message."""
@@ -111,8 +121,9 @@ class Router:
                 return self.menu_keys[msg.key]
             return self.events.get(msg.event) or self._default
         if msg.text:
+            folded = normalise(msg.text)
             for rule in self.rules:
-                if rule.matches(msg.text):
+                if rule.matches(msg.text, folded):
                     return rule.handler
         return self.types.get(msg.type) or self._default
 

@@ -1,7 +1,7 @@
 """Pushes: run_after, expansion cursor, delivery claims and msgid, mass sends
 
 Revision ID: 0003_pushes
-Revises: 0001
+Revises: 0002_webhook
 Create Date: 2026-11-29 04:54:51.633930
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0003_pushes'
-down_revision = '0001'
+down_revision = '0002_webhook'
 branch_labels = None
 depends_on = None
 

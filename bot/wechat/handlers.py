@@ -1,0 +1,104 @@
+"""The webhook's own handlers: follow / unfollow bookkeeping, QR scans, the ALERTS and GUIDES menu keys, defaults."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.models import DialogueState, Follower
+from bot.notice_replies import search_url
+from bot.wechat import replies
+from bot.wechat.messages import Context, Incoming, Reply, TextReply
+from bot.wechat.router import get_router
+
+log = logging.getLogger(__name__)
+
+# What opens the 48-hour customer-service window besides a message: following, scanning our QR code, a menu click.
+WINDOW_EVENTS = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
+ALERTS, GUIDES = "消费提示", "维权指南"
+
+
+def _upsert(session: Session, openid: str, values: dict, on_conflict: dict) -> None:
+    """Insert the follower or update it, in one statement (safe when two messages of a new user race)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Follower).values(openid=openid, tags=[], topics=[], **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=[Follower.openid], set_=on_conflict))
+
+
+def touch_follower(session: Session, msg: Incoming, now: datetime) -> None:
+    """Note the time of a user's message or action (the 48-hour window), creating the follower when unknown."""
+    if msg.type == "event" and msg.event not in WINDOW_EVENTS:
+        return
+    if msg.event == "subscribe":
+        return  # subscribe() writes the whole row
+    _upsert(session, msg.openid, {"subscribed": True, "last_message_at": now}, {"last_message_at": now})
+
+
+def subscribe(ctx: Context) -> Reply:
+    """Follow: create or reactivate the follower (a QR scene is kept) and send the welcome."""
+    values = {"subscribed": True, "subscribed_at": ctx.now, "unsubscribed_at": None, "last_message_at": ctx.now}
+    raw_key = ctx.msg.raw.get("EventKey")
+    scene = ctx.msg.key[:64] if isinstance(raw_key, str) and raw_key.strip().startswith("qrscene_") else None
+    if scene:
+        values["scene"] = scene
+    _upsert(ctx.session, ctx.msg.openid, {**values, "created_at": ctx.now}, values)
+    return TextReply(replies.phrase(ctx.app, "welcome"))
+
+
+def unsubscribe(ctx: Context) -> Reply:
+    """Unfollow: the follower is inactive and its profile data is deleted; leads (and their openid) are kept."""
+    ctx.session.execute(
+        update(Follower)
+        .where(Follower.openid == ctx.msg.openid)
+        .values(subscribed=False, unsubscribed_at=ctx.now, nickname=None, tags=[], topics=[])
+    )
+    ctx.session.execute(delete(DialogueState).where(DialogueState.openid == ctx.msg.openid))
+    return None
+
+
+def scan(ctx: Context) -> Reply:
+    """A follower scanned one of our QR codes."""
+    return TextReply(replies.phrase(ctx.app, "welcome_back"))
+
+
+def unknown_menu(ctx: Context) -> Reply:
+    """A CLICK whose key no feature handles (an old menu still on a phone): log it and say what we can do."""
+    log.warning("menu key without a handler key=%s", ctx.msg.key[:40])
+    return default(ctx)
+
+
+def quiet(ctx: Context) -> Reply:
+    """Events that need no answer (VIEW, LOCATION, send-job reports): `success`."""
+    return None
+
+
+def media(ctx: Context) -> Reply:
+    """A photo, voice, video, location or link outside any dialogue (recognised speech is treated as text)."""
+    if ctx.msg.text:
+        return default(ctx)
+    return TextReply(replies.phrase(ctx.app, "media"))
+
+
+def default(ctx: Context) -> Reply:
+    """Nothing matched (notices' keywords were tried by the text handler): what the account can do, and a search."""
+    return TextReply(replies.phrase(ctx.app, "help", search=search_url(ctx.app, ctx.msg.text)))
+
+
+def init_app(app: Flask) -> None:
+    """Register the webhook's handlers on the app's router."""
+    router = get_router(app)
+    router.event("subscribe")(subscribe)
+    router.event("unsubscribe")(unsubscribe)
+    router.event("scan")(scan)
+    router.event("click")(unknown_menu)
+    router.event("view", "location", "templatesendjobfinish", "masssendjobfinish")(quiet)
+    router.message("image", "voice", "video", "shortvideo", "location", "link")(media)
+    router.menu("ALERTS")(lambda ctx: replies.notice_list(ctx.app, ALERTS))
+    router.menu("GUIDES")(lambda ctx: replies.notice_list(ctx.app, GUIDES))
+    if router.fallback is None:
+        router.fallback = default

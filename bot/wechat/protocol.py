@@ -1,0 +1,218 @@
+"""The platform's wire protocol: signatures, the replay window, the body limit, safe XML parsing and AES (safe mode).
+
+Everything here refuses bad input with `Refused` (a 4xx status and a short reason) and never lets an exception
+from hostile bytes escape as a 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
+
+from wechatpy.crypto import PrpCrypto
+from wechatpy.exceptions import InvalidAppIdException
+
+from bot.wechat.messages import Incoming
+
+
+class Refused(Exception):
+    """A request we do not process: `status` is the 4xx answer, `reason` a short log-safe explanation."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature: sha1 of the parts sorted and concatenated."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def check_signature(token: str, args: Mapping[str, str]) -> tuple[str, str]:
+    """Verify `signature` over token/timestamp/nonce; return (timestamp, nonce)."""
+    signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+    if not (signature and timestamp and nonce):
+        raise Refused(400, "missing signature, timestamp or nonce")
+    if not _NONCE.fullmatch(nonce) or len(timestamp) > 20:
+        raise Refused(400, "malformed timestamp or nonce")
+    if not hmac.compare_digest(sign(token, timestamp, nonce), signature.lower().encode("ascii", "replace").decode()):
+        raise Refused(403, "bad signature")
+    return timestamp, nonce
+
+
+def check_timestamp(timestamp: str, window: int, now: float | None = None) -> int:
+    """The request's time; refused when it is not an integer or further than `window` seconds from now."""
+    if not timestamp.isascii() or not timestamp.isdigit():
+        raise Refused(400, "timestamp is not a number")
+    value = int(timestamp)
+    if abs((now if now is not None else time.time()) - value) > window:
+        raise Refused(403, "timestamp outside the replay window")
+    return value
+
+
+def read_body(request, limit: int) -> bytes:
+    """The POST body, refused with 413 when larger than `limit` (declared or actual) without reading past it."""
+    length = request.content_length
+    if length is not None and length > limit:
+        raise Refused(413, "body too large")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(413, "body too large")
+    return data
+
+
+_DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def parse_xml(data: bytes | str) -> dict[str, Any]:
+    """A WeChat XML document as a dict (leaves are strings); DTDs and entities are refused before parsing."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise Refused(400, "body is not UTF-8") from None
+    if _DECLARATION.search(text):
+        raise Refused(400, "DOCTYPE or ENTITY declarations are not accepted")
+    if not text.strip():
+        raise Refused(400, "empty body")
+    try:
+        # A str is fed to expat as UTF-8 whatever the XML declaration says, so the check above saw what expat sees.
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        raise Refused(400, "malformed XML") from None
+    if root.tag != "xml":
+        raise Refused(400, "the root element is not <xml>")
+    return _element_dict(root)
+
+
+MAX_DEPTH = 8  # WeChat's deepest payload (a mass-send report) nests 4 levels
+
+
+def _element_dict(element: ET.Element, depth: int = 1) -> dict[str, Any]:
+    if depth > MAX_DEPTH:
+        raise Refused(400, "XML nested too deeply")
+    out: dict[str, Any] = {}
+    for child in element:
+        value: Any = _element_dict(child, depth + 1) if len(child) else (child.text or "")
+        if child.tag in out:
+            previous = out[child.tag]
+            out[child.tag] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            out[child.tag] = value
+    return out
+
+
+class _Prp(PrpCrypto):
+    """wechatpy's AES scheme with a random prefix from `secrets` (or a fixed one for test vectors)."""
+
+    def __init__(self, key: bytes, random_prefix: str | None = None) -> None:
+        super().__init__(key)
+        self._prefix = random_prefix
+
+    def get_random_string(self) -> str:
+        return self._prefix or secrets.token_hex(8)
+
+
+class Cipher:
+    """Safe mode for one account: verify msg_signature, decrypt (checking the AppID), encrypt and sign replies."""
+
+    def __init__(self, token: str, encoding_aes_key: str, app_id: str) -> None:
+        import base64
+
+        self.token, self.app_id = token, app_id
+        self.key = base64.b64decode(encoding_aes_key + "=")
+        if len(self.key) != 32:
+            raise ValueError("encoding_aes_key must decode to 32 bytes")
+
+    def decrypt(self, encrypt: Any, msg_signature: str, timestamp: str, nonce: str) -> str:
+        """The inner XML of an <Encrypt> element, after checking its signature and the AppID inside."""
+        if not isinstance(encrypt, str) or not encrypt.strip():
+            raise Refused(400, "no <Encrypt> element")
+        if not msg_signature:
+            raise Refused(400, "missing msg_signature")
+        expected = sign(self.token, timestamp, nonce, encrypt)
+        if not hmac.compare_digest(expected, msg_signature.lower().encode("ascii", "replace").decode()):
+            raise Refused(403, "bad msg_signature")
+        try:
+            return _Prp(self.key).decrypt(encrypt, self.app_id)
+        except InvalidAppIdException:
+            raise Refused(403, "message is for another AppID (or another key)") from None
+        except Exception:  # base64, padding, length and UTF-8 errors: hostile bytes, whatever the exact kind
+            raise Refused(400, "cannot decrypt the message") from None
+
+    def encrypt(self, xml: str, nonce: str, timestamp: str, random_prefix: str | None = None) -> str:
+        """The encrypted, signed reply envelope for `xml`."""
+        encrypted = _Prp(self.key, random_prefix).encrypt(xml, self.app_id).decode()
+        signature = sign(self.token, timestamp, nonce, encrypted)
+        return (
+            f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature>"
+            f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>"
+        )
+
+
+KNOWN_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link", "event"})
+KNOWN_EVENTS = frozenset(
+    {"subscribe", "unsubscribe", "scan", "location", "click", "view", "templatesendjobfinish", "masssendjobfinish"}
+)
+
+
+def incoming(fields: Mapping[str, Any]) -> Incoming:
+    """The Incoming of a parsed message; refused when the fields every message has are missing or malformed."""
+    openid, msg_type = _leaf(fields, "FromUserName"), _leaf(fields, "MsgType").lower()
+    if not openid or len(openid) > 64 or not msg_type or len(msg_type) > 32:
+        raise Refused(400, "missing or malformed FromUserName or MsgType")
+    event, key = _leaf(fields, "Event").lower(), _leaf(fields, "EventKey")
+    if len(event) > 40:
+        raise Refused(400, "malformed Event")
+    if event in ("subscribe", "scan") and key.startswith("qrscene_"):
+        key = key[len("qrscene_") :]
+    msg_id = _leaf(fields, "MsgId") or _leaf(fields, "MsgID")
+    created = _leaf(fields, "CreateTime")
+    if len(msg_id) > 40 or (created and (not created.isascii() or not created.isdigit() or len(created) > 12)):
+        raise Refused(400, "malformed MsgId or CreateTime")
+    latitude = _number(fields, "Location_X" if msg_type == "location" else "Latitude")
+    longitude = _number(fields, "Location_Y" if msg_type == "location" else "Longitude")
+    return Incoming(
+        openid=openid,
+        type=msg_type,
+        event=event,
+        key=key,
+        content=_leaf(fields, "Content") or _leaf(fields, "Recognition"),
+        media_id=_leaf(fields, "MediaId"),
+        pic_url=_leaf(fields, "PicUrl"),
+        latitude=latitude,
+        longitude=longitude,
+        label=_leaf(fields, "Label"),
+        msg_id=msg_id,
+        create_time=int(created or 0),
+        raw=dict(fields),
+    )
+
+
+def dedupe_key(msg: Incoming) -> str:
+    """What makes a retry the same message: sender + MsgId, or for events sender + CreateTime + event."""
+    if msg.type != "event" and msg.msg_id:
+        return f"{msg.openid}:{msg.msg_id}"
+    return f"{msg.openid}:{msg.create_time}:{msg.event or msg.type}"
+
+
+def _leaf(fields: Mapping[str, Any], name: str) -> str:
+    value = fields.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _number(fields: Mapping[str, Any], name: str) -> float | None:
+    try:
+        value = float(_leaf(fields, name))
+    except ValueError:
+        return None
+    return value if -360.0 <= value <= 360.0 else None
