@@ -112,3 +112,28 @@ def received(standin, path: str = "message/template/send") -> dict[str, int]:
         key = call.body.get("client_msg_id") or f"call-{id(call)}"
         seen.setdefault(call.body["touser"], set()).add(key)
     return {openid: len(keys) for openid, keys in seen.items()}
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+def write_config(folder, cfg: dict):
+    """Settings as a TOML file for a child process (APP_CONFIG); its path."""
+    from pathlib import Path
+
+    lines = []
+    for section, values in cfg.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
+    path = Path(folder) / "child.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -19,32 +19,9 @@ from bot import create_app
 from bot.db import get_db
 from bot.models import Delivery, Push
 from bot.pushes.dispatch import Dispatcher
-from tests.pushes_helpers import FAST, add_followers, push_config, received, schedule
+from tests.pushes_helpers import FAST, add_followers, push_config, received, schedule, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _toml(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return repr(value)
-
-
-def write_config(tmp_path: Path, cfg: dict) -> Path:
-    """The test settings as a TOML file for a child process (APP_CONFIG)."""
-    lines = []
-    for section, values in cfg.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
-    path = tmp_path / "child.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def child(config: Path, *args: str) -> subprocess.Popen:

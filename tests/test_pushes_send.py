@@ -161,3 +161,36 @@ def test_token_still_rejected_pauses_the_push_with_the_error(make_app, standin):
     run_due(app)
     push = _push(app, push_id)
     assert push.state == "paused" and "40001" in push.last_error
+
+
+def test_preview_goes_to_the_editors_and_mass_uses_the_preview_api(make_app, standin):
+    app = make_app(editors=["oEditor1"])
+    add_followers(app, 2, standin=standin)
+    standin.user("oEditor1")
+    future = (datetime.now(SHANGHAI) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    template = schedule(app, at=future)
+    mass = schedule(app, "double12", channel="mass", at=future)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["pushes", "preview", str(template)])
+    assert result.exit_code == 0 and "预览 -> oEditor1: 已发送" in result.output
+    assert received(standin) == {"oEditor1": 1}
+    assert runner.invoke(args=["pushes", "preview", str(mass)]).exit_code == 0
+    (call,) = standin.calls("message/mass/preview")
+    assert call.body["touser"] == "oEditor1" and "双11网购消费提示" in call.body["text"]["content"]
+    assert standin.calls("message/mass/sendall") == []
+    assert _push(app, template).state == "scheduled"
+
+
+def test_cancel_and_run_from_the_command_line(make_app, standin):
+    app = make_app()
+    openids = add_followers(app, 3, standin=standin)
+    future = (datetime.now(SHANGHAI) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    dropped, now = schedule(app, at=future), schedule(app, "double12", at=future)
+    runner = app.test_cli_runner()
+    assert "已取消" in runner.invoke(args=["pushes", "cancel", str(dropped)]).output
+    result = runner.invoke(args=["pushes", "run", str(now)])
+    assert result.exit_code == 0 and "进度 3/3" in result.output
+    listing = runner.invoke(args=["pushes", "list"]).output
+    assert f"#{dropped}" in listing and "已取消" in listing and "已完成" in listing
+    assert received(standin) == dict.fromkeys(openids, 1)
+    assert "不能再发送" in runner.invoke(args=["pushes", "run", str(dropped)]).output

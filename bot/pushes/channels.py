@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +128,8 @@ def send_mass(api: Any, content: Content, clientmsgid: str, *, tag_id=None, open
 def preview(app: Flask, api: Any, channel: str, openid: str, content: Content) -> Outcome:
     """Send the push's message to one editor: the platform's preview API for mass sends, else the message itself."""
     if channel != "mass":
-        return send_one(app, api, channel, openid, content, key=f"preview-{content.slug}-{openid}"[:64])
+        key = f"preview-{time.time_ns()}-{openid}"[:64]  # every preview is new: no de-duplication wanted
+        return send_one(app, api, channel, openid, content, key=key)
     try:
         api.mass_preview(openid, mass_message(content))
     except _errors().WeChatApiError as exc:
