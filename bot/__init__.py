@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, db, health, logs, notice_replies, privacy, pushes, scheduler
+from bot import config, db, health, logs, notice_replies, privacy, pushes, sandbox, scheduler
+from bot.wechat import client as wechat_client
 from bot.wechat import views as webhook
 
 
@@ -22,7 +23,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     privacy.init_app(app)
     db.init_app(app)
     app.register_blueprint(health.bp)
+    wechat_client.init_app(app)
     webhook.init_app(app)
+    sandbox.init_app(app)
     notice_replies.init_app(app)
     pushes.init_app(app)  # after the webhook: its send-receipt events go to the pushes' handlers
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered

@@ -171,6 +171,18 @@ def app(db_url):
 
 
 @pytest.fixture
+def standin(tmp_path, sqlite_template):
+    """The WeChat platform stand-in (tests/standin.py): the sandbox API side on a loopback port, with faults."""
+    from tests.standin import Standin
+
+    path = tmp_path / "standin.db"
+    shutil.copy(sqlite_template, path)
+    server = Standin(path)
+    yield server
+    server.close()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

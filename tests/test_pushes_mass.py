@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
-pytest.importorskip("tests.standin", reason="the WeChat API stand-in (branch platform) is not merged yet")
 from sqlalchemy import select
 
 from bot import create_app

@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
-pytest.importorskip("tests.standin", reason="the WeChat API stand-in (branch platform) is not merged yet")
 from sqlalchemy import select
 
 from bot import create_app
 from bot.db import get_db, utcnow
 from bot.models import Delivery, Follower, Push
 from bot.pushes.dispatch import Dispatcher, run_due
+from bot.wechat.client import get_api
 from tests.pushes_helpers import add_followers, push_config, received, schedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -194,3 +193,13 @@ def test_cancel_and_run_from_the_command_line(make_app, standin):
     assert f"#{dropped}" in listing and "已取消" in listing and "已完成" in listing
     assert received(standin) == dict.fromkeys(openids, 1)
     assert "不能再发送" in runner.invoke(args=["pushes", "run", str(dropped)]).output
+
+
+def test_a_repeated_client_msg_id_is_one_message_at_the_platform(make_app, standin):
+    app = make_app()
+    add_followers(app, 1, standin=standin)
+    api = get_api(app)
+    first = api.send_template("o000000", "TPL-ALERT", {"first": {"value": "x"}}, client_msg_id="push1-d1")
+    again = api.send_template("o000000", "TPL-ALERT", {"first": {"value": "x"}}, client_msg_id="push1-d1")
+    other = api.send_template("o000000", "TPL-ALERT", {"first": {"value": "x"}}, client_msg_id="push1-d2")
+    assert first["msgid"] == again["msgid"] != other["msgid"]

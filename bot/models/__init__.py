@@ -4,6 +4,7 @@ from bot.models.followers import DialogueState, Follower, InboundMessage
 from bot.models.leads import Evidence, Lead, LeadEvent
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
 from bot.models.pushes import Delivery, MassSend, Push
+from bot.models.sandbox import SandboxCall, SandboxMass, SandboxMassReceipt, SandboxMedia, SandboxTag, SandboxToken
 from bot.models.staff import StaffUser
 from bot.models.webhook import WebhookNonce
 
@@ -20,6 +21,12 @@ __all__ = [
     "MassSend",
     "OutboxItem",
     "Push",
+    "SandboxCall",
+    "SandboxMass",
+    "SandboxMassReceipt",
+    "SandboxMedia",
+    "SandboxTag",
+    "SandboxToken",
     "StaffUser",
     "WebhookNonce",
 ]

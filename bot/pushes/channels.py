@@ -8,6 +8,9 @@ from typing import Any
 
 from flask import Flask
 
+from bot.wechat import errors
+from bot.wechat.client import get_api
+
 # errcodes with a meaning for a push (the platform's global return codes)
 UNSUBSCRIBED, OUTSIDE_WINDOW, QUOTA, CLIENTMSGID_EXISTS = 43004, 45015, 45009, 45065
 UNSUBSCRIBED_WHY = "用户已取消关注（43004），已将其标记为未关注"
@@ -69,17 +72,8 @@ def mass_message(content: Content) -> dict:
     return {"msgtype": "text", "text": {"content": text}}
 
 
-def _errors():
-    # The client's error classes; imported on use so that the app starts before the client module is loaded.
-    from bot.wechat import errors
-
-    return errors
-
-
 def api_for(app: Flask) -> Any:
-    """The app's WeChat API client (bot.wechat.client.get_api)."""
-    from bot.wechat.client import get_api
-
+    """The app's WeChat API client."""
     return get_api(app)
 
 
@@ -92,14 +86,13 @@ def send_one(app: Flask, api: Any, channel: str, openid: str, content: Content, 
             answer = api.send_template(openid, template_id, data, url=content.url, client_msg_id=key)
         else:
             answer = api.send_news(openid, content.title, content.summary, content.url, image=content.image)
-    except _errors().WeChatApiError as exc:
+    except errors.WeChatApiError as exc:
         return classify(exc)
     return Outcome("sent", msgid=str((answer or {}).get("msgid") or "") or None)
 
 
 def classify(exc) -> Outcome:
     """What a platform error means for one delivery (and for the push: `pause`)."""
-    errors = _errors()
     described = f"{exc.errcode} {exc.errmsg}".strip()
     if isinstance(exc, errors.UserUnsubscribed) or exc.errcode == UNSUBSCRIBED:
         return Outcome("skipped", UNSUBSCRIBED_WHY, unsubscribed=True)
@@ -118,7 +111,7 @@ def send_mass(api: Any, content: Content, clientmsgid: str, *, tag_id=None, open
     """One mass-send call (to all, a tag or an openid list); a repeated clientmsgid counts as already sent."""
     try:
         answer = api.mass_send(mass_message(content), tag_id=tag_id, openids=openids, clientmsgid=clientmsgid)
-    except _errors().WeChatApiError as exc:
+    except errors.WeChatApiError as exc:
         if exc.errcode == CLIENTMSGID_EXISTS:  # sent before a crash: the platform refused the duplicate
             return Outcome("sent", msgid=str(getattr(exc, "msg_id", "") or "") or None)
         return classify(exc)
@@ -132,6 +125,6 @@ def preview(app: Flask, api: Any, channel: str, openid: str, content: Content) -
         return send_one(app, api, channel, openid, content, key=key)
     try:
         api.mass_preview(openid, mass_message(content))
-    except _errors().WeChatApiError as exc:
+    except errors.WeChatApiError as exc:
         return classify(exc)
     return Outcome("sent")

@@ -1,7 +1,7 @@
 """Pushes: run_after, expansion cursor, delivery claims and msgid, mass sends
 
-Revision ID: 0003_pushes
-Revises: 0002_webhook
+Revision ID: 0004_pushes
+Revises: 0003_sandbox
 Create Date: 2026-11-29 04:54:51.633930
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_pushes'
-down_revision = '0002_webhook'
+revision = '0004_pushes'
+down_revision = '0003_sandbox'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,83 @@
+"""The sandbox's own tables: what the stand-in platform received and answered, its tokens, media, tags and sends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, utcnow
+
+
+class SandboxCall(Base):
+    """One API call the sandbox platform received, with the answer it gave."""
+
+    __tablename__ = "sandbox_call"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16), index=True)  # token | custom | template | mass | preview | ...
+    openid: Mapped[str | None] = mapped_column(String(64), index=True)
+    body: Mapped[dict | None] = mapped_column(JSON)
+    response: Mapped[dict | None] = mapped_column(JSON)
+    errcode: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class SandboxToken(Base):
+    """An access token the sandbox platform issued (kind token or stable) and until when it is accepted."""
+
+    __tablename__ = "sandbox_token"
+
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SandboxMedia(Base):
+    """A file a sandbox user "sent" (a photo), served by media/get for three days like temporary media."""
+
+    __tablename__ = "sandbox_media"
+
+    media_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    openid: Mapped[str | None] = mapped_column(String(64), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SandboxTag(Base):
+    """A user tag of the sandbox account and the openids that carry it."""
+
+    __tablename__ = "sandbox_tag"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    openids: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class SandboxMass(Base):
+    """An accepted mass send (its id is the msg_id answered); counted against the account's mass-send budget."""
+
+    __tablename__ = "sandbox_mass"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clientmsgid: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sendall | send
+    to_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class SandboxMassReceipt(Base):
+    """One follower reached by a mass send (a service account's follower receives at most 4 a month)."""
+
+    __tablename__ = "sandbox_mass_receipt"
+    __table_args__ = (Index("ix_sandbox_mass_receipt_openid_at", "openid", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mass_id: Mapped[int] = mapped_column(ForeignKey("sandbox_mass.id"), index=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
