@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
-from tests.standin import Standin  # noqa: E402
 
 from bot import create_app  # noqa: E402
 from bot.db import get_db, utcnow  # noqa: E402
 from bot.models import Delivery, Follower, Push  # noqa: E402
 from tests.pushes_helpers import push_config, received, schedule, write_config  # noqa: E402
+from tests.standin import Standin  # noqa: E402
 
 
 def add_followers(app, standin, count: int) -> list[str]:
