@@ -76,7 +76,7 @@ SCENARIOS: dict[str, Callable[[dict, bool], list[dict]]] = {
 }
 
 
-def prepare(app_server, floor_server) -> dict:  # noqa: ANN001
+def prepare(app_server, floor_server) -> dict:
     """Send 2,000 messages once so that the retry scenario has answered messages to repeat."""
     answered = [(f"o_bench_retry_{i:05d}", next(_ids)) for i in range(2000)]
     requests = [wire.text_request(WECHAT, o, "12315", m, safe=True) for o, m in answered]

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Flask
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "public_url": Setting(str, "http://127.0.0.1:5000"),
         "log_level": Setting(str, "INFO", None, ("DEBUG", "INFO", "WARNING", "ERROR")),
         "timezone": Setting(str, "Asia/Shanghai"),
+        "trusted_proxies": Setting(int, 0),
     },
     "wechat": {
         "app_id": Setting(str, REQUIRED, "WECHAT_APP_ID"),
@@ -72,10 +75,82 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "lease_seconds": Setting(int, 30),
         "tick_seconds": Setting((int, float), 5),
     },
+    "pushes": {
+        "quiet_start": Setting(str, "22:00"),
+        "quiet_end": Setting(str, "08:00"),
+        "rate_per_second": Setting((int, float), 200),
+        "concurrency": Setting(int, 16),
+        "batch_size": Setting(int, 500),
+        "claim_timeout_seconds": Setting(int, 120),
+        "dedupe_window_seconds": Setting(int, 540),
+        "max_attempts": Setting(int, 5),
+        "retry_base_seconds": Setting((int, float), 2),
+        "quota_pause_seconds": Setting((int, float), 3600),
+        "catch_up_hours": Setting(int, 6),
+        "mass_batch": Setting(int, 10000),
+        "template_id": Setting(str, ""),
+        "template_fields": Setting(
+            dict, {"first": "title", "keyword1": "category", "keyword2": "date", "remark": "summary"}
+        ),
+        "editors": Setting(list, []),
+        "topics": Setting(dict, {"double11": "双11", "double12": "双12", "food": "食品安全"}),
+        "recurring": Setting(list, []),
+    },
     "calendar": {
         "holidays": Setting(list, []),
         "workdays": Setting(list, []),
         "adjusted_weekends_work": Setting(bool, True),
+    },
+    "console": {
+        "idle_minutes": Setting(int, 30),
+        "lockout_attempts": Setting(int, 5),
+        "lockout_minutes": Setting(int, 15),
+        "address_attempts": Setting(int, 20),
+        "page_size": Setting(int, 50),
+        "signs_window_days": Setting(int, 30),
+        "signs_many_complaints": Setting(int, 3),
+    },
+    # Complaints and reports (Order 121); each figure is documented with its article in config.toml.
+    "leads": {
+        "accept_working_days": Setting(int, 7),
+        "mediation_days": Setting(int, 60),
+        "termination_notice_working_days": Setting(int, 7),
+        "verify_working_days": Setting(int, 15),
+        "verify_extension_working_days": Setting(int, 15),
+        "categories_file": Setting(str, "content/categories.toml"),
+        "branches_file": Setting(str, "content/branches.toml"),
+        "evidence_dir": Setting(str, "instance/evidence"),
+        "media_lifetime_days": Setting(int, 3),
+        "service_window_hours": Setting(int, 48),
+        "consumer_template_id": Setting(str, ""),
+        "branches": Setting(dict, {}),
+    },
+    "dialogue": {
+        "idle_minutes": Setting(int, 30),
+        "texts_file": Setting(str, "content/dialogue.toml"),
+        "max_photos": Setting(int, 9),
+    },
+    "notify": {
+        "email": Setting(list, []),
+        "wecom_webhook": Setting(str, ""),
+        "wechat_openids": Setting(list, []),
+        "template_id": Setting(str, ""),
+    },
+    "smtp": {
+        "host": Setting(str, ""),
+        "port": Setting(int, 587),
+        "user": Setting(str, "", "SMTP_USER"),
+        "password": Setting(str, "", "SMTP_PASSWORD"),
+        "from": Setting(str, ""),
+        "starttls": Setting(bool, True),
+        "timeout": Setting((int, float), 10.0),
+    },
+    "outbox": {
+        "max_attempts": Setting(int, 8),
+        "backoff_seconds": Setting((int, float), 30.0),
+        "backoff_max_seconds": Setting((int, float), 3600.0),
+        "lease_seconds": Setting(int, 300),
+        "batch": Setting(int, 50),
     },
     "notices": {
         "content_dir": Setting(str, "content/notices"),
@@ -172,6 +247,9 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
         s["notices"]["content_dir"] = str(ROOT / s["notices"]["content_dir"])
     if s["notices"]["per_page"] < 1:
         raise ConfigError(source, "[notices] per_page", "must be at least 1")
+    from bot.pushes.schedule import check_settings as check_pushes  # the cron and time formats live there
+
+    check_pushes(source, s)
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 
@@ -212,3 +290,13 @@ def ensure_secrets(settings: dict[str, dict[str, Any]], instance: Path) -> None:
                 fh.write(make())
             log.warning("no [app] %s configured: generated one in %s (set %s in production)", key, path, env)
         settings["app"][key] = path.read_text().strip()
+
+
+def init_app(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
+    """Load and validate the settings into app.config; trust the configured number of reverse proxies."""
+    settings = load(test_config)
+    ensure_secrets(settings, Path(app.instance_path))
+    app.config.update(SETTINGS=settings, SECRET_KEY=settings["app"]["secret_key"])
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    if proxies := settings["app"]["trusted_proxies"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

@@ -3,7 +3,7 @@
 from bot.models.followers import DialogueState, Follower, InboundMessage
 from bot.models.leads import Evidence, Lead, LeadEvent
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
-from bot.models.pushes import Delivery, Push
+from bot.models.pushes import Delivery, MassSend, Push
 from bot.models.sandbox import SandboxCall, SandboxMass, SandboxMassReceipt, SandboxMedia, SandboxTag, SandboxToken
 from bot.models.staff import StaffUser
 from bot.models.webhook import WebhookNonce
@@ -18,6 +18,7 @@ __all__ = [
     "KeyValue",
     "Lead",
     "LeadEvent",
+    "MassSend",
     "OutboxItem",
     "Push",
     "SandboxCall",
