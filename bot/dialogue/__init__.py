@@ -64,6 +64,8 @@ def intercept(ctx: Context) -> object:
         if msg.event == "unsubscribe" and (state := _load(ctx)) is not None:
             discard(ctx, state)
         return NOT_MINE
+    if ctx.in_dialogue is False:
+        return NOT_MINE  # the webhook's follower upsert said so: no look-up (bench/README.md, step 3)
     state = _load(ctx)
     if state is None:
         return NOT_MINE

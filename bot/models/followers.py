@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, event, false, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, utcnow
@@ -27,6 +27,9 @@ class Follower(Base):
     topics: Mapped[list] = mapped_column(JSON, default=list)
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Whether a dialogue_state row exists for this openid, kept in step by the listeners below (and by unsubscribe),
+    # so that the webhook's follower upsert returns it and a message outside a dialogue needs no look-up.
+    in_dialogue: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class InboundMessage(Base):
@@ -54,3 +57,15 @@ class DialogueState(Base):
     history: Mapped[list] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+@event.listens_for(DialogueState, "after_insert")
+def _dialogue_started(_mapper, connection, state: DialogueState) -> None:
+    table = Follower.__table__
+    connection.execute(update(table).where(table.c.openid == state.openid).values(in_dialogue=True))
+
+
+@event.listens_for(DialogueState, "after_delete")
+def _dialogue_ended(_mapper, connection, state: DialogueState) -> None:
+    table = Follower.__table__
+    connection.execute(update(table).where(table.c.openid == state.openid).values(in_dialogue=False))

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 from flask import Flask
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, exists, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,25 +32,36 @@ def _upsert(session: Session, openid: str, values: dict, on_conflict: dict) -> N
 
 
 def _touch(dialect: str):
-    table = Follower.__table__
+    table, states = Follower.__table__, DialogueState.__table__
+    # A new follower row learns whether a dialogue exists already (only possible for rows made outside the webhook).
+    known = exists().where(states.c.openid == bindparam("openid"))
     ins = dialect_insert(dialect, table).values(
-        openid=bindparam("openid"), subscribed=True, tags=[], topics=[], last_message_at=bindparam("now")
+        openid=bindparam("openid"),
+        subscribed=True,
+        tags=[],
+        topics=[],
+        last_message_at=bindparam("now"),
+        in_dialogue=known,
     )
     return ins.on_conflict_do_update(
         index_elements=[table.c.openid], set_={"last_message_at": ins.excluded.last_message_at}
-    )
+    ).returning(table.c.in_dialogue)
 
 
 _TOUCH = Prepared(_touch)
 
 
-def touch_follower(session: Session, msg: Incoming, now: datetime) -> None:
-    """Note the time of a user's message or action (the 48-hour window), creating the follower when unknown."""
+def touch_follower(session: Session, msg: Incoming, now: datetime) -> bool | None:
+    """Note the time of a user's message or action (the 48-hour window), creating the follower when unknown.
+
+    Returns whether the user is in a dialogue (the row's flag, current even when another process just changed it:
+    the upsert waits for that transaction and returns the row as it committed it), or None when not touched.
+    """
     if msg.type == "event" and msg.event not in WINDOW_EVENTS:
-        return
+        return None
     if msg.event == "subscribe":
-        return  # subscribe() writes the whole row
-    _TOUCH.execute(session, openid=msg.openid, now=now)
+        return None  # subscribe() writes the whole row
+    return bool(_TOUCH.scalar(session, openid=msg.openid, now=now))
 
 
 def subscribe(ctx: Context) -> Reply:
@@ -69,7 +80,7 @@ def unsubscribe(ctx: Context) -> Reply:
     ctx.session.execute(
         update(Follower)
         .where(Follower.openid == ctx.msg.openid)
-        .values(subscribed=False, unsubscribed_at=ctx.now, nickname=None, tags=[], topics=[])
+        .values(subscribed=False, unsubscribed_at=ctx.now, nickname=None, tags=[], topics=[], in_dialogue=False)
     )
     ctx.session.execute(delete(DialogueState).where(DialogueState.openid == ctx.msg.openid))
     return None

@@ -117,15 +117,15 @@ class Inbox:
         now, key = utcnow(), dedupe_key(env.msg)
         try:
             self._purge(session, now)
-            row_id, stored = self._claim(session, env, key, now)
+            row_id, stored, in_dialogue = self._claim(session, env, key, now)
             if stored is None:
                 try:
-                    stored = self._answer(session, env, now)
+                    stored = self._answer(session, env, now, in_dialogue)
                 except Exception:
                     # The handler's work goes (the whole transaction: cheaper than a savepoint on every message);
                     # the claims are made again and the consumer gets an apology.
                     session.rollback()
-                    row_id, stored = self._claim(session, env, key, now)
+                    row_id, stored, _ = self._claim(session, env, key, now)
                     if stored is None:
                         stored = self._apology(env)
                         _STORE_REPLY.execute(session, row_id=row_id, body=stored)
@@ -137,22 +137,24 @@ class Inbox:
             session.rollback()
             raise
 
-    def _claim(self, session: Session, env: Envelope, key: str, now: datetime) -> tuple[int, str | None]:
-        """The nonce, the de-duplication row and, for a new message, the follower's time: (row id, stored reply)."""
+    def _claim(self, session: Session, env: Envelope, key: str, now: datetime) -> tuple[int, str | None, bool | None]:
+        """The nonce, the de-duplication row and, for a new message, the follower's time.
+
+        Returns (row id, stored reply or None for a new message, whether the sender is in a dialogue or None).
+        """
         claim_nonce(session, env.nonce, key, now, self.window)
         row_id, stored = claim_message(session, env.msg, key, now)
-        if stored is None:
-            touch_follower(session, env.msg, now)
-        return row_id, stored
+        in_dialogue = touch_follower(session, env.msg, now) if stored is None else None
+        return row_id, stored, in_dialogue
 
-    def _answer(self, session: Session, env: Envelope, now: datetime) -> str:
+    def _answer(self, session: Session, env: Envelope, now: datetime, in_dialogue: bool | None = None) -> str:
         """Route and render; a handler that raises is logged here and its work rolled back by the caller."""
         msg = env.msg
         if not self._understood(msg):
             log.info("unhandled message type=%s event=%s answered success", msg.type[:32], msg.event[:40])
             return SUCCESS
         try:
-            reply = get_router(self.app).route(Context(msg, session, self.app, now))
+            reply = get_router(self.app).route(Context(msg, session, self.app, now, in_dialogue))
             body = render(reply, msg, env.account, int(time.time()))
             session.flush()  # the handler's pending ORM work fails here, not at commit
             return body

@@ -66,3 +66,5 @@ class Context:
     session: Session
     app: Flask
     now: datetime
+    # Whether the sender is in a dialogue, when the webhook already knows it (from the follower upsert); None: unknown.
+    in_dialogue: bool | None = None
