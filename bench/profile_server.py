@@ -1,4 +1,4 @@
-"""py-spy on the real server: the app under gunicorn (bench settings, SQLite), one scenario's load, every worker sampled.
+"""py-spy on the real server: the app under gunicorn (bench settings, SQLite), one scenario, every worker sampled.
 
 Usage: python bench/profile_server.py [SCENARIO-WORD] [--seconds 8] [--out bench/profiles/NAME]
 Writes NAME.svg (flame graph) and NAME.txt (the top frames by own and by inclusive samples, GIL-idle included:

@@ -173,7 +173,8 @@ def main() -> None:
                     per["app"].append(load(app_server, scenario(state, floor=False), work, seconds))
                     print(
                         f"{database:10} {name:28} app {per['app'][-1]['rps']:8.1f} rps   "
-                        f"floor {per['floor'][-1]['rps']:8.1f} rps",
+                        f"floor {per['floor'][-1]['rps']:8.1f} rps"
+                        + (f"   errors {per['app'][-1]['error_statuses']}" if per["app"][-1]["errors"] else ""),
                         flush=True,
                     )
         finally:
@@ -181,7 +182,10 @@ def main() -> None:
             floor.stop()
             cleanup()
     report(results, seconds, rounds)
-    shutil.rmtree(work, ignore_errors=True)
+    if os.environ.get("BENCH_KEEP"):
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def app_config(url: str) -> str:

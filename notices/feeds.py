@@ -29,6 +29,10 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 @bp.get("/notices/feed.xml")
 def feed():
     """The newest notices as an Atom feed (full sanitized HTML content)."""
+    return conditional(_feed_xml, mimetype="application/atom+xml")
+
+
+def _feed_xml() -> bytes:
     ET.register_namespace("", ATOM)
     notices = store().latest(limit=FEED_SIZE)
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "zh-CN"})
@@ -43,8 +47,7 @@ def feed():
     _sub(author, f"{{{ATOM}}}name", "市场监督管理局")
     for notice in notices:
         _entry(root, notice)
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return conditional(body, mimetype="application/atom+xml")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 def _entry(root: ET.Element, notice: Notice) -> None:
@@ -63,6 +66,10 @@ def _entry(root: ET.Element, notice: Notice) -> None:
 @bp.get("/sitemap.xml")
 def sitemap():
     """Every public page, for search engines."""
+    return conditional(_sitemap_xml, mimetype="application/xml")
+
+
+def _sitemap_xml() -> bytes:
     ET.register_namespace("", SITEMAP)
     root = ET.Element(f"{{{SITEMAP}}}urlset")
     notices = store().all()
@@ -75,5 +82,4 @@ def sitemap():
         url = _sub(root, f"{{{SITEMAP}}}url")
         _sub(url, f"{{{SITEMAP}}}loc", absolute(url_for("notices.notice", slug=notice.slug)))
         _sub(url, f"{{{SITEMAP}}}lastmod", notice.modified.date().isoformat())
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return conditional(body, mimetype="application/xml")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -30,6 +30,7 @@ class _Snapshot:
     problems: list[Problem] = field(default_factory=list)
     last_modified: datetime = field(default_factory=lambda: datetime.fromtimestamp(0, UTC))
     index: SearchIndex | None = None
+    generation: int = 0  # counts the rebuilds: cached pages and searches are keyed by it
 
 
 class NoticeStore:
@@ -56,9 +57,13 @@ class NoticeStore:
         with self._lock:
             if not force and time.monotonic() - self._checked_at < self.interval:
                 return
-            self._checked_at = time.monotonic()
             if self._reload():
-                self._snap = self._build()
+                snap = self._build()
+                snap.generation = self._snap.generation + 1
+                self._snap = snap
+            # Marked checked only now: a thread arriving during the first load waits for it instead of answering
+            # from the empty snapshot (a 404 for every notice during a worker's first moments).
+            self._checked_at = time.monotonic()
 
     def _reload(self) -> bool:
         """Re-read new and changed files, forget deleted ones; True when anything changed."""
@@ -151,6 +156,11 @@ class NoticeStore:
     def problems(self) -> list[Problem]:
         """Everything wrong with the files, sorted by file and line."""
         return list(self._snapshot().problems)
+
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever any notice, picture or file changed (checked once per interval)."""
+        return self._snapshot().generation
 
     @property
     def last_modified(self) -> datetime:

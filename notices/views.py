@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
 from werkzeug.exceptions import NotFound
 
 from notices.model import CATEGORIES, Notice
+from notices.pagecache import PageCache, respond
 from notices.store import NoticeStore
 
 bp = Blueprint("notices", __name__, template_folder="templates")
@@ -25,13 +27,11 @@ def absolute(path: str) -> str:
     return base + path
 
 
-def conditional(body: str | bytes, mimetype: str = "text/html") -> Response:
-    """A response with an ETag (of the body) and Last-Modified (of the content), 304 when the client has it."""
-    response = Response(body, mimetype=mimetype)
-    response.add_etag()
-    response.last_modified = store().last_modified
-    response.cache_control.no_cache = True  # always revalidate: an edit shows at once, a 304 costs little
-    return response.make_conditional(request)
+def conditional(render: Callable[[], str | bytes], mimetype: str = "text/html") -> Response:
+    """The page `render()` makes, cached per URL and content generation, with an ETag (of the body) and
+    Last-Modified (of the content); 304 when the client has it (notices/pagecache.py)."""
+    cache = current_app.extensions.setdefault("notices_pages", PageCache())
+    return respond(cache, store(), render, mimetype)
 
 
 @bp.app_template_filter("cn_date")
@@ -48,7 +48,7 @@ def _common() -> dict:
 @bp.get("/")
 def home():
     """The home page: what the service is, how to use it in WeChat, the latest notices."""
-    return conditional(render_template("notices/home.html", latest=store().latest(limit=6)))
+    return conditional(lambda: render_template("notices/home.html", latest=store().latest(limit=6)))
 
 
 @bp.get("/notices/")
@@ -77,18 +77,20 @@ def _listing(category: str | None):
         abort(404)
     page_no = int(page)
     shown = notices[(page_no - 1) * per_page : page_no * per_page]
-    html = render_template(
-        "notices/list.html", notices=shown, category=category, page=page_no, pages=pages, total=len(notices)
+    return conditional(
+        lambda: render_template(
+            "notices/list.html", notices=shown, category=category, page=page_no, pages=pages, total=len(notices)
+        )
     )
-    return conditional(html)
 
 
 @bp.get("/notices/search")
 def search():
     """Search titles, keywords and bodies (?q=)."""
     query = " ".join(request.args.get("q", "").split())[:MAX_QUERY]
-    hits = store().search(query) if query else []
-    return conditional(render_template("notices/search.html", query=query, hits=hits))
+    return conditional(
+        lambda: render_template("notices/search.html", query=query, hits=store().search(query) if query else [])
+    )
 
 
 @bp.get("/notices/images/<path:filename>")
@@ -103,8 +105,7 @@ def notice(slug: str):
     found: Notice | None = store().get(slug)
     if found is None:
         abort(404)
-    html = render_template("notices/notice.html", notice=found, related=store().related(found))
-    return conditional(html)
+    return conditional(lambda: render_template("notices/notice.html", notice=found, related=store().related(found)))
 
 
 @bp.app_errorhandler(404)
