@@ -2,7 +2,9 @@
 
 Writes bench/results/<date>.md. Every figure is absolute and as a ratio to the floor measured in the same run.
 Environment: BENCH_SECONDS (per round, default 8), BENCH_ROUNDS (3), BENCH_DATABASES ("sqlite,postgresql"),
-BENCH_ONLY (comma-separated words: run only the scenarios whose name contains one, e.g. "keyword,retried").
+BENCH_ONLY (comma-separated words: run only the scenarios whose name contains one, e.g. "keyword,retried"),
+BENCH_WORKERS / BENCH_THREADS (gunicorn, default 2 x 4), BENCH_COLDSTART=0 (skip bench/coldstart.py),
+BENCH_KEEP=1 (keep the temporary directory with the servers' logs).
 """
 
 from __future__ import annotations
@@ -233,6 +235,11 @@ def report(results: dict, seconds: float, rounds: int) -> None:
             f"({max(ratios) - min(ratios):.2f}) | {med['p50']:.1f} | {med['p90']:.1f} | {med['p99']:.1f} | "
             f"{errors} | {med['cpu_us']:.0f} | {med['rss_mb']:.0f} |"
         )
+    if os.environ.get("BENCH_COLDSTART", "1") != "0":
+        cold = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "coldstart.py")], capture_output=True, text=True, check=True
+        )
+        lines += ["", "## Cold start and idle memory (bench/coldstart.py)", "", cold.stdout.strip()]
     out = ROOT / "bench" / "results" / f"{dt.date.today():%Y-%m-%d}.md"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
