@@ -68,6 +68,8 @@ class Server:
             "--backlog",
             "2048",
         ]
+        if os.environ.get("BENCH_GUNICORN_CONFIG"):
+            cmd += ["--config", os.environ["BENCH_GUNICORN_CONFIG"]]
         self.log = log.open("ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=self.log)
         self._wait()
@@ -222,18 +224,19 @@ def report(results: dict, seconds: float, rounds: int) -> None:
         f"round, {rounds} rounds (median, spread = max-min of the ratio). Machine: {os.cpu_count()} cores.",
         "",
         "| scenario | req/s | floor req/s | ratio (spread) | p50 ms | p90 ms | p99 ms | errors | CPU µs/req | "
-        "RSS MB/worker |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "floor CPU µs/req | RSS MB/worker |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, per in results.items():
         ratios = [a["rps"] / f["rps"] for a, f in zip(per["app"], per["floor"], strict=True) if f["rps"]]
         med = {k: statistics.median(r[k] for r in per["app"]) for k in ("rps", "p50", "p90", "p99", "cpu_us", "rss_mb")}
         floor_rps = statistics.median(r["rps"] for r in per["floor"])
+        floor_cpu = statistics.median(r["cpu_us"] for r in per["floor"])
         errors = sum(r["errors"] for r in per["app"])
         lines.append(
             f"| {name} | {med['rps']:.0f} | {floor_rps:.0f} | {statistics.median(ratios):.2f} "
             f"({max(ratios) - min(ratios):.2f}) | {med['p50']:.1f} | {med['p90']:.1f} | {med['p99']:.1f} | "
-            f"{errors} | {med['cpu_us']:.0f} | {med['rss_mb']:.0f} |"
+            f"{errors} | {med['cpu_us']:.0f} | {floor_cpu:.0f} | {med['rss_mb']:.0f} |"
         )
     if os.environ.get("BENCH_COLDSTART", "1") != "0":
         cold = subprocess.run(
