@@ -76,13 +76,16 @@ SCENARIOS: dict[str, Callable[[dict, bool], list[dict]]] = {
 }
 
 
-def prepare(app_server, floor_server) -> dict:  # noqa: ANN001
+def prepare(app_server, floor_server) -> dict:
     """Send 2,000 messages once so that the retry scenario has answered messages to repeat."""
     answered = [(f"o_bench_retry_{i:05d}", next(_ids)) for i in range(2000)]
     requests = [wire.text_request(WECHAT, o, "12315", m, safe=True) for o, m in answered]
     path = Path(app_server.log.name).with_name("prepare.jsonl")
     wire.write(str(path), requests)
     loadgen = str(Path(__file__).with_name("loadgen.py"))
-    subprocess.run([sys.executable, loadgen, str(path), "--port", str(app_server.port), "--seconds", "60"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, loadgen, str(path), "--port", str(app_server.port), "--seconds", "60"],
+        check=True,
+        capture_output=True,
+    )
     return {"answered": answered}

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, db, health, logs, notice_replies, privacy, sandbox, scheduler
+from bot import config, console, db, health, logs, notice_replies, privacy, sandbox, scheduler
 from bot.wechat import client as wechat_client
 from bot.wechat import views as webhook
 
@@ -15,10 +15,7 @@ from bot.wechat import views as webhook
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, logging, personal-data keys, database, then each audience's blueprint."""
     app = Flask(__name__, instance_path=str(config.ROOT / "instance"))
-    settings = config.load(test_config)
-    config.ensure_secrets(settings, config.ROOT / "instance")
-    app.config.update(SETTINGS=settings, SECRET_KEY=settings["app"]["secret_key"])
-    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    config.init_app(app, test_config)
     logs.init_app(app)
     privacy.init_app(app)
     db.init_app(app)
@@ -26,6 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     wechat_client.init_app(app)
     webhook.init_app(app)
     sandbox.init_app(app)
+    console.init_app(app)
     notice_replies.init_app(app)
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Flask
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "public_url": Setting(str, "http://127.0.0.1:5000"),
         "log_level": Setting(str, "INFO", None, ("DEBUG", "INFO", "WARNING", "ERROR")),
         "timezone": Setting(str, "Asia/Shanghai"),
+        "trusted_proxies": Setting(int, 0),
     },
     "wechat": {
         "app_id": Setting(str, REQUIRED, "WECHAT_APP_ID"),
@@ -76,6 +79,20 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "holidays": Setting(list, []),
         "workdays": Setting(list, []),
         "adjusted_weekends_work": Setting(bool, True),
+    },
+    "workflow": {
+        "mediation_days": Setting(int, 60),
+        "termination_notice_working_days": Setting(int, 7),
+        "verify_working_days": Setting(int, 15),
+    },
+    "console": {
+        "idle_minutes": Setting(int, 30),
+        "lockout_attempts": Setting(int, 5),
+        "lockout_minutes": Setting(int, 15),
+        "address_attempts": Setting(int, 20),
+        "page_size": Setting(int, 50),
+        "signs_window_days": Setting(int, 30),
+        "signs_many_complaints": Setting(int, 3),
     },
     "notices": {
         "content_dir": Setting(str, "content/notices"),
@@ -212,3 +229,13 @@ def ensure_secrets(settings: dict[str, dict[str, Any]], instance: Path) -> None:
                 fh.write(make())
             log.warning("no [app] %s configured: generated one in %s (set %s in production)", key, path, env)
         settings["app"][key] = path.read_text().strip()
+
+
+def init_app(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
+    """Load and validate the settings into app.config; trust the configured number of reverse proxies."""
+    settings = load(test_config)
+    ensure_secrets(settings, Path(app.instance_path))
+    app.config.update(SETTINGS=settings, SECRET_KEY=settings["app"]["secret_key"])
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    if proxies := settings["app"]["trusted_proxies"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

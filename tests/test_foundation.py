@@ -240,3 +240,13 @@ def test_production_sample_config_starts_with_secrets_from_the_environment(tmp_p
     assert app.config["SETTINGS"]["app"]["production"] is True
     assert app.config["SETTINGS"]["wechat"]["app_secret"] == "prod-secret"
     app.extensions["db"].engine.dispose()
+
+
+def test_trusted_proxy_gives_the_client_address(tmp_path):
+    from flask import request
+
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'px.db'}", app={"trusted_proxies": 1}))
+    app.add_url_rule("/probe-address", "probe", lambda: request.remote_addr)
+    seen = app.test_client().get("/probe-address", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert seen.get_data(as_text=True) == "203.0.113.7"
+    app.extensions["db"].engine.dispose()

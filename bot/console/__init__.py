@@ -1,0 +1,58 @@
+"""The staff console at /console/: sign-in, the work queue, leads, statistics, the period report, exports, audit."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
+csrf = CSRFProtect()
+
+ERROR_TEXTS = {
+    400: "请求有误，请返回上一页重试。",
+    403: "您没有权限访问此页面。",
+    404: "找不到此页面，或您无权查看这条线索。",
+    405: "不支持这种访问方式。",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the console: session cookie rules, CSRF on console forms only, Chinese error pages, `flask staff`."""
+    from bot.console import audit, auth, exports, lead, lead_actions, pushes, queue, staff, stats, templating  # noqa: F401
+    from bot.console.cli import staff_cli
+
+    production = app.config["SETTINGS"]["app"]["production"]
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        # CSRF is checked by the console's own before_request: the WeChat webhook and the sandbox API are not forms.
+        WTF_CSRF_CHECK_DEFAULT=False,
+    )
+    csrf.init_app(app)
+    app.register_blueprint(bp)
+    app.cli.add_command(staff_cli)
+    for code in ERROR_TEXTS:
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def _error_page(exc: HTTPException):
+    """A Chinese error page under /console/; elsewhere the default response."""
+    if not request.path.startswith("/console"):
+        return exc
+    text = ERROR_TEXTS.get(exc.code or 500, "出错了。")
+    return render_template("console/error.html", code=exc.code, text=text), exc.code
+
+
+def _csrf_error(exc: CSRFError):
+    text = "页面已过期或表单校验未通过，请刷新页面后重新提交。"
+    return render_template("console/error.html", code=400, text=text), 400
+
+
+@bp.after_request
+def _no_store(response):
+    """Console pages carry personal data: never keep them in a browser's or a proxy's cache."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,78 @@
+"""The audit log: an append-only record of sign-ins, reveals, status changes, replies, exports and account changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import has_request_context, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.console import bp
+from bot.console.access import current_staff, requires
+from bot.console.forms import day_start_utc, parse_date, parse_int
+from bot.db import session
+from bot.models import AuditEntry, StaffUser
+
+ACTIONS: dict[str, str] = {
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出",
+    "phone_reveal": "查看完整号码",
+    "status_change": "变更状态",
+    "reply": "答复消费者",
+    "note": "内部备注",
+    "recategorize": "调整分类",
+    "reassign": "改派",
+    "export": "导出",
+    "report_download": "下载报告",
+    "staff_change": "账号变更",
+}
+
+
+def record(
+    s: Session,
+    action: str,
+    *,
+    lead_id: int | None = None,
+    detail: str | None = None,
+    actor: StaffUser | None = None,
+) -> AuditEntry:
+    """Add an audit entry for the current request (who, from where); the caller commits with its own change."""
+    if actor is None and has_request_context():
+        actor = current_staff()
+    address = request.remote_addr if has_request_context() else "命令行"
+    entry = AuditEntry(
+        actor_id=actor.id if actor else None,
+        actor_name=actor.username if actor else None,
+        action=action,
+        lead_id=lead_id,
+        address=address,
+        detail=detail,
+    )
+    s.add(entry)
+    return entry
+
+
+@bp.get("/audit")
+@requires("admin")
+def audit_log():
+    """The audit log, newest first, filtered by action, person, lead and date."""
+    args = request.args
+    stmt = select(AuditEntry)
+    if args.get("action") in ACTIONS:
+        stmt = stmt.where(AuditEntry.action == args["action"])
+    if args.get("actor"):
+        stmt = stmt.where(AuditEntry.actor_name == args["actor"].strip())
+    if args.get("lead", "").isdigit():
+        stmt = stmt.where(AuditEntry.lead_id == int(args["lead"]))
+    start, end = parse_date(args.get("from")), parse_date(args.get("to"))
+    if start:
+        stmt = stmt.where(AuditEntry.at >= day_start_utc(start))
+    if end:
+        stmt = stmt.where(AuditEntry.at < day_start_utc(end + timedelta(days=1)))
+    page = parse_int(args.get("page"))
+    rows = session().scalars(stmt.order_by(AuditEntry.id.desc()).limit(101).offset((page - 1) * 100)).all()
+    return render_template(
+        "console/audit.html", rows=rows[:100], more=len(rows) > 100, page=page, actions=ACTIONS, args=args
+    )

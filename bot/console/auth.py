@@ -1,0 +1,122 @@
+"""Signing in and out, the idle timeout, and the CSRF check that every console form goes through."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import session as cookie
+
+from bot.console import audit, bp, csrf
+from bot.console.access import current_staff, public, requires
+from bot.console.security import (
+    Limits,
+    account_wait,
+    address_wait,
+    check_password,
+    find_user,
+    fingerprint,
+    record_failure,
+    record_success,
+)
+from bot.db import session
+from bot.models import StaffUser
+
+HOMES = {"admin": "console.queue", "handler": "console.queue", "editor": "console.pushes", "viewer": "console.stats"}
+
+
+def _settings() -> dict:
+    return current_app.config["SETTINGS"]["console"]
+
+
+@bp.before_request
+def load_staff() -> None:
+    """Check CSRF on every form, find the signed-in staff member, and end a session idle for too long."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+    g.staff = None
+    staff_id = cookie.get("staff_id")
+    if staff_id is None:
+        return
+    user = session().get(StaffUser, staff_id)
+    idle = time.time() - cookie.get("seen", 0) > _settings()["idle_minutes"] * 60
+    if user is None or user.disabled or cookie.get("fp") != fingerprint(user) or idle:
+        cookie.clear()
+        if idle and user is not None:
+            flash("您已较长时间未操作，为保护消费者信息已自动退出，请重新登录。")
+        return
+    cookie["seen"] = int(time.time())
+    g.staff = user
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path inside the console may be a redirect target after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """The sign-in form; repeated failures lock the account and the address for a while."""
+    if request.method == "GET":
+        if current_staff():
+            return redirect(url_for(HOMES[current_staff().role]))
+        return render_template("console/login.html", next=request.args.get("next", ""))
+    message, status = _try_login(request.form.get("username", ""), request.form.get("password", ""))
+    if message is None:
+        return redirect(_safe_next(request.form.get("next")) or url_for(HOMES[current_staff().role]))
+    return render_template("console/login.html", error=message, next=request.form.get("next", "")), status
+
+
+def _try_login(username: str, password: str) -> tuple[str | None, int]:
+    """Check the credentials and the lockouts; sign in on success. Returns (error message, HTTP status)."""
+    s = session()
+    cfg = _settings()
+    limits = Limits(cfg["lockout_attempts"], cfg["lockout_minutes"], cfg["address_attempts"])
+    address = request.remote_addr or "unknown"
+    wait = address_wait(s, address, limits)
+    if wait:
+        return f"此网络地址登录失败次数过多，请在 {wait} 分钟后再试。", 429
+    user = find_user(s, username)
+    wait = account_wait(user)
+    if wait:
+        return f"该账号因连续登录失败已被暂时锁定，请在 {wait} 分钟后再试。", 429
+    if not check_password(user, password) or user is None or user.disabled:
+        locked = record_failure(s, user, address, limits)
+        audit.record(s, "login_failed", detail=f"用户名：{username[:64]}", actor=None)
+        s.commit()
+        if locked:
+            return f"连续登录失败次数过多，该账号已被锁定，请在 {locked} 分钟后再试。", 429
+        return "用户名或密码错误。", 401
+    record_success(user)
+    audit.record(s, "login", actor=user)
+    s.commit()
+    cookie.clear()
+    cookie.update(staff_id=user.id, fp=fingerprint(user), seen=int(time.time()))
+    g.staff = user
+    return None, 200
+
+
+@bp.post("/logout")
+@requires("admin", "handler", "editor", "viewer")
+def logout():
+    """Sign out and go back to the sign-in page."""
+    s = session()
+    audit.record(s, "logout")
+    s.commit()
+    cookie.clear()
+    flash("您已安全退出。")
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/")
+@requires("admin", "handler", "editor", "viewer")
+def home():
+    """Each role's start page."""
+    return redirect(url_for(HOMES[current_staff().role]))

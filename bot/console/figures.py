@@ -1,0 +1,127 @@
+"""The period's figures, computed in SQL within the user's scope: the dashboard and the period report share them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.console import clock
+from bot.console.access import scope_leads
+from bot.console.forms import day_start_utc
+from bot.models import Delivery, Lead, LeadEvent, Push, StaffUser
+from bot.workflow import CLOSED_STATUSES, KIND_NAMES, OPEN_STATUSES
+
+
+@dataclass
+class Figures:
+    """What happened between start and end (inclusive), as seen by one user."""
+
+    start: date
+    end: date
+    received: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)
+    weekly: list[tuple[str, int]] = field(default_factory=list)
+    by_category: list[tuple[str, int]] = field(default_factory=list)
+    closed_by_category: dict[str, int] = field(default_factory=dict)
+    by_branch: list[tuple[str, int]] = field(default_factory=list)
+    steps: dict[str, int] = field(default_factory=dict)  # "kind:status" -> leads moved there in the period
+    open_now: int = 0
+    overdue_now: int = 0
+    handled: int = 0
+    avg_days_to_accept: float | None = None
+    pushes: int = 0
+    reach: int = 0
+    notices: list[Any] = field(default_factory=list)
+
+
+def compute(s: Session, user: StaffUser, start: date, end: date, today: date) -> Figures:
+    """All the figures for the period [start, end]."""
+    f = Figures(start, end)
+    period = (Lead.received_on >= start, Lead.received_on <= end)
+
+    def grouped(column) -> list[tuple[Any, int]]:
+        stmt = scope_leads(select(column, func.count()).where(*period), user).group_by(column)
+        return [(k, n) for k, n in s.execute(stmt)]
+
+    f.kinds = {KIND_NAMES.get(k, k): n for k, n in grouped(Lead.kind)}
+    f.received = sum(f.kinds.values())
+    f.by_category = sorted(((k or "其他", n) for k, n in grouped(Lead.category)), key=lambda x: -x[1])
+    f.by_branch = sorted(((k or "待分派", n) for k, n in grouped(Lead.branch)), key=lambda x: -x[1])
+    f.weekly = _weekly(grouped(Lead.received_on), start, end)
+    closed = (Lead.closed_on >= start, Lead.closed_on <= end, Lead.status.in_(CLOSED_STATUSES))
+    stmt = scope_leads(select(Lead.category, func.count()).where(*closed), user).group_by(Lead.category)
+    f.closed_by_category = {k or "其他": n for k, n in s.execute(stmt)}
+    f.handled = sum(f.closed_by_category.values())
+    f.steps = _steps(s, user, start, end)
+    open_q = scope_leads(select(func.count()).select_from(Lead).where(Lead.status.in_(OPEN_STATUSES)), user)
+    f.open_now = s.scalar(open_q) or 0
+    f.overdue_now = s.scalar(open_q.where(Lead.next_due < today)) or 0
+    f.avg_days_to_accept = _avg_accept(s, user, start, end)
+    f.pushes, f.reach = _pushes(s, start, end)
+    f.notices = _notices(start, end)
+    return f
+
+
+def _weekly(per_day: list[tuple[date, int]], start: date, end: date) -> list[tuple[str, int]]:
+    """Counts per week (weeks start on Monday), every week of the period present."""
+    counts: Counter[date] = Counter()
+    for day, n in per_day:
+        counts[day - timedelta(days=day.weekday())] += n
+    week, out = start - timedelta(days=start.weekday()), []
+    while week <= end:
+        out.append((f"{week.month}/{week.day}", counts.get(week, 0)))
+        week += timedelta(days=7)
+    return out
+
+
+def _steps(s: Session, user: StaffUser, start: date, end: date) -> dict[str, int]:
+    """How many leads were moved to each status within the period (from the timeline)."""
+    lo, hi = day_start_utc(start), day_start_utc(end + timedelta(days=1))
+    stmt = (
+        select(Lead.kind, LeadEvent.status, func.count(func.distinct(LeadEvent.lead_id)))
+        .join(Lead, Lead.id == LeadEvent.lead_id)
+        .where(LeadEvent.kind == "status", LeadEvent.at >= lo, LeadEvent.at < hi)
+        .group_by(Lead.kind, LeadEvent.status)
+    )
+    return {f"{kind}:{status}": n for kind, status, n in s.execute(scope_leads(stmt, user)) if status}
+
+
+def _avg_accept(s: Session, user: StaffUser, start: date, end: date) -> float | None:
+    """Average working days from receipt to acceptance, for complaints accepted in the period."""
+    stmt = scope_leads(
+        select(Lead.received_on, Lead.accepted_on).where(Lead.accepted_on >= start, Lead.accepted_on <= end), user
+    )
+    total = count = 0
+    for received, accepted in s.execute(stmt.execution_options(yield_per=1000)):
+        total += clock.days_left(current_app, received, accepted) or 0
+        count += 1
+    return round(total / count, 1) if count else None
+
+
+def _pushes(s: Session, start: date, end: date) -> tuple[int, int]:
+    """Pushes sent in the period and how many deliveries reached a follower."""
+    lo, hi = day_start_utc(start), day_start_utc(end + timedelta(days=1))
+    window = (Push.due_at >= lo, Push.due_at < hi, Push.started_at.is_not(None))
+    pushes = s.scalar(select(func.count()).select_from(Push).where(*window)) or 0
+    reach_q = select(func.count()).select_from(Delivery).join(Push, Push.id == Delivery.push_id)
+    reach = s.scalar(reach_q.where(*window, Delivery.state == "sent")) or 0
+    return pushes, reach
+
+
+def _notices(start: date, end: date) -> list[Any]:
+    """Notices dated within the period, from the notice store when it is installed."""
+    store = current_app.extensions.get("notices")
+    if store is None:
+        return []
+    out = []
+    for notice in store.all():
+        day = date.fromisoformat(str(notice.date)[:10])
+        if start <= day <= end:
+            out.append(notice)
+    return sorted(out, key=lambda n: str(n.date))

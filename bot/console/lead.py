@@ -1,0 +1,125 @@
+"""One lead: its header, the consumer (phone masked until revealed with a reason), evidence, timeline and signs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from bot import deadlines
+from bot.config import ROOT
+from bot.console import audit, bp, clock
+from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
+from bot.console.signs import find_signs
+from bot.db import session
+from bot.models import Evidence, Lead, LeadEvent, OutboxItem, StaffUser
+from bot.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
+
+EVENT_NAMES = {
+    "created": "收到线索",
+    "status": "状态变更",
+    "note": "内部备注",
+    "reply": "答复消费者",
+    "reply_delivered": "答复已送达",
+    "reply_failed": "答复发送失败",
+    "recategorize": "调整分类",
+    "reassign": "改派",
+    "notify_staff": "通知工作人员",
+}
+OUTBOX_STATES = {"pending": "等待发送", "done": "已发送", "failed": "发送失败"}
+
+
+def _timeline(lead: Lead) -> list[dict]:
+    s = session()
+    events = s.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.at, LeadEvent.id))
+    events = events.all()
+    ids = {e.actor_id for e in events if e.actor_id}
+    names = {}
+    if ids:
+        rows = s.execute(select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids)))
+        names = {i: d or u for i, d, u in rows}
+    return [{"e": e, "name": EVENT_NAMES.get(e.kind, "记录"), "actor": names.get(e.actor_id, "")} for e in events]
+
+
+def _context(lead: Lead, *, revealed: bool = False) -> dict:
+    """Everything the lead page shows."""
+    s = session()
+    today = deadlines.today_local(current_app)
+    left = clock.days_left(current_app, today, lead.next_due)
+    evidence = s.scalars(
+        select(Evidence).where(Evidence.lead_id == lead.id, Evidence.path.is_not(None)).order_by(Evidence.id)
+    ).all()
+    replies = s.scalars(
+        select(OutboxItem)
+        .where(OutboxItem.lead_id == lead.id, OutboxItem.kind == "consumer_message")
+        .order_by(OutboxItem.id)
+    ).all()
+    handlers = s.scalars(
+        select(StaffUser).where(StaffUser.role == "handler", StaffUser.branch == lead.branch, ~StaffUser.disabled)
+    ).all()
+    branches = sorted({b for b in s.scalars(select(StaffUser.branch).distinct()) if b} | {lead.branch or ""} - {""})
+    return {
+        "lead": lead,
+        "kind_name": KIND_NAMES.get(lead.kind, lead.kind),
+        "left": left,
+        "today": today,
+        "revealed": revealed,
+        "evidence": evidence,
+        "timeline": _timeline(lead),
+        "replies": replies,
+        "outbox_states": OUTBOX_STATES,
+        "moves": allowed(lead),
+        "refusal_grounds": REFUSAL_GROUNDS,
+        "termination_grounds": TERMINATION_GROUNDS,
+        "handlers": handlers,
+        "branches": branches,
+        "assignee": s.get(StaffUser, lead.assignee_id) if lead.assignee_id else None,
+        "signs": find_signs(s, lead, current_staff(), current_app.config["SETTINGS"]["console"]),
+    }
+
+
+@bp.get("/leads/<int:lead_id>")
+@requires(*LEAD_ROLES)
+def lead(lead_id: int):
+    """The lead page, phone masked."""
+    return render_template("console/lead.html", **_context(visible_lead(lead_id)))
+
+
+@bp.post("/leads/<int:lead_id>/reveal")
+@requires(*LEAD_ROLES)
+def lead_reveal(lead_id: int):
+    """Show the full phone number for this page view only, after a reason is given; written to the audit log."""
+    found = visible_lead(lead_id)
+    reason = request.form.get("reason", "").strip()[:200]
+    if not reason:
+        flash("查看完整号码须填写理由。", "error")
+        return redirect(url_for("console.lead", lead_id=lead_id))
+    s = session()
+    audit.record(s, "phone_reveal", lead_id=found.id, detail=f"理由：{reason}")
+    s.commit()
+    return render_template("console/lead.html", **_context(found, revealed=True))
+
+
+def evidence_root() -> Path:
+    """The directory evidence photos are kept in (`[leads] evidence_dir`, where the outbox saves them)."""
+    root = Path(current_app.config["SETTINGS"].get("leads", {}).get("evidence_dir") or "instance/evidence")
+    return (root if root.is_absolute() else ROOT / root).resolve()
+
+
+@bp.get("/evidence/<int:evidence_id>")
+@requires(*LEAD_ROLES)
+def evidence(evidence_id: int):
+    """An evidence photo, only for staff who may see its lead, only from under the evidence directory."""
+    item = session().get(Evidence, evidence_id)
+    if item is None or item.lead_id is None or not item.path:
+        abort(404)
+    visible_lead(item.lead_id)
+    root = evidence_root()
+    path = Path(item.path)
+    path = (path if path.is_absolute() else root / path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        abort(404)
+    # Photos are small (WeChat caps images at 10 MB): read whole, so no file handle outlives the request.
+    mimetype = item.content_type if (item.content_type or "").startswith("image/") else "application/octet-stream"
+    return Response(path.read_bytes(), mimetype=mimetype, headers={"X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,143 @@
+"""What staff do to a lead: change its status, reply to the consumer, note, recategorize, reassign."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, request, url_for
+
+from bot import deadlines
+from bot.console import audit, bp
+from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
+from bot.console.replies import enqueue_reply
+from bot.db import session
+from bot.models import LeadEvent, StaffUser
+from bot.workflow import Decision, TransitionError, transition
+
+MAX_REPLY = 600
+
+
+def _form(name: str, limit: int = 500) -> str:
+    return request.form.get(name, "").strip()[:limit]
+
+
+def _back(lead_id: int):
+    return redirect(url_for("console.lead", lead_id=lead_id), code=303)
+
+
+@bp.post("/leads/<int:lead_id>/status")
+@requires(*LEAD_ROLES)
+def lead_transition(lead_id: int):
+    """Move the lead along its flow, with what the law needs for that step; illegal moves are refused."""
+    lead = visible_lead(lead_id, for_update=True)
+    s = session()
+    before, to = lead.status, _form("to", 16)
+    decision = Decision(_form("ground", 8) or None, _form("referred_to", 200), _form("outcome", 2000), _form("remark"))
+    cal = deadlines.calendar_for(current_app)
+    today = deadlines.today_local(current_app)
+    try:
+        transition(
+            s, lead, to, decision, today=today, actor_id=current_staff().id,
+            settings=current_app.config["SETTINGS"], cal=cal,
+        )  # fmt: skip
+    except TransitionError as exc:
+        s.rollback()
+        flash(str(exc), "error")
+        return _back(lead_id)
+    audit.record(s, "status_change", lead_id=lead.id, detail=f"{before} → {to}")
+    s.commit()
+    flash(f"状态已变更为“{to}”。")
+    return _back(lead_id)
+
+
+@bp.post("/leads/<int:lead_id>/reply")
+@requires(*LEAD_ROLES)
+def lead_reply(lead_id: int):
+    """Send a text to the consumer through the outbox; the page then shows whether it was delivered."""
+    lead = visible_lead(lead_id)
+    text = request.form.get("text", "").strip()
+    if not text:
+        flash("答复内容不能为空。", "error")
+    elif len(text) > MAX_REPLY:
+        flash(f"答复内容不能超过 {MAX_REPLY} 字。", "error")
+    elif not lead.openid:
+        flash("这条线索没有对应的微信用户，无法通过公众号答复。", "error")
+    else:
+        s = session()
+        item = enqueue_reply(s, lead.openid, text, lead.id)
+        s.flush()
+        s.add(LeadEvent(lead_id=lead.id, actor_id=current_staff().id, kind="reply", text=text,
+                        detail={"outbox_id": item.id}))  # fmt: skip
+        audit.record(s, "reply", lead_id=lead.id, detail=f"答复 {len(text)} 字")
+        s.commit()
+        flash("答复已提交发送，送达情况见下方“答复消费者”。")
+    return _back(lead_id)
+
+
+@bp.post("/leads/<int:lead_id>/note")
+@requires(*LEAD_ROLES)
+def lead_note(lead_id: int):
+    """Add an internal note to the timeline (never sent to the consumer)."""
+    lead = visible_lead(lead_id)
+    text = _form("text", 2000)
+    if not text:
+        flash("备注内容不能为空。", "error")
+        return _back(lead_id)
+    s = session()
+    s.add(LeadEvent(lead_id=lead.id, actor_id=current_staff().id, kind="note", text=text))
+    audit.record(s, "note", lead_id=lead.id)
+    s.commit()
+    flash("备注已保存。")
+    return _back(lead_id)
+
+
+@bp.post("/leads/<int:lead_id>/category")
+@requires(*LEAD_ROLES)
+def lead_recategorize(lead_id: int):
+    """Change the lead's key area; the keyword rule is replaced by who changed it."""
+    lead = visible_lead(lead_id)
+    category = _form("category", 32)
+    if not category or category == lead.category:
+        flash("请填写一个不同的分类。", "error")
+        return _back(lead_id)
+    s = session()
+    before, lead.category = lead.category, category
+    lead.category_rule = f"人工调整（{current_staff().username}）"
+    detail = {"from": before, "to": category}
+    s.add(LeadEvent(lead_id=lead.id, actor_id=current_staff().id, kind="recategorize", text=_form("reason"),
+                    detail=detail))  # fmt: skip
+    audit.record(s, "recategorize", lead_id=lead.id, detail=f"{before} → {category}")
+    s.commit()
+    flash(f"分类已调整为“{category}”。")
+    return _back(lead_id)
+
+
+@bp.post("/leads/<int:lead_id>/assign")
+@requires(*LEAD_ROLES)
+def lead_reassign(lead_id: int):
+    """Give the lead to another branch, or to a handler of its branch (an admin also places triage leads)."""
+    lead = visible_lead(lead_id)
+    s = session()
+    branch = _form("branch", 32) or lead.branch
+    assignee = None
+    if request.form.get("assignee", "").isdigit():
+        assignee = s.get(StaffUser, int(request.form["assignee"]))
+        if assignee is None or assignee.role != "handler" or assignee.branch != branch or assignee.disabled:
+            flash("只能指派给该分局的在岗办理人员。", "error")
+            return _back(lead_id)
+    if not branch:
+        flash("请选择分局。", "error")
+        return _back(lead_id)
+    before = (lead.branch, lead.assignee_id)
+    lead.branch, lead.assignee_id = branch, assignee.id if assignee else None
+    if before == (lead.branch, lead.assignee_id):
+        flash("没有变化。")
+        return _back(lead_id)
+    who = assignee.display_name or assignee.username if assignee else "未指派"
+    detail = {"from_branch": before[0], "to_branch": branch, "assignee": who}
+    s.add(LeadEvent(lead_id=lead.id, actor_id=current_staff().id, kind="reassign", text=_form("reason"),
+                    detail=detail))  # fmt: skip
+    audit.record(s, "reassign", lead_id=lead.id, detail=f"{before[0] or '待分派'} → {branch}，{who}")
+    s.commit()
+    flash(f"线索已分派至 {branch}（{who}）。")
+    if current_staff().role != "admin" and branch != current_staff().branch:
+        return redirect(url_for("console.queue"), code=303)
+    return _back(lead_id)

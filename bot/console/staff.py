@@ -1,0 +1,43 @@
+"""Staff accounts in the console (admins): the list, and disabling or enabling an account (audited)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from sqlalchemy import select
+
+from bot.console import audit, bp
+from bot.console.access import ROLES, current_staff, requires
+from bot.console.security import aware
+from bot.db import session, utcnow
+from bot.models import StaffUser
+
+
+@bp.get("/staff")
+@requires("admin")
+def staff_list():
+    """Every account with its role, branch and state; new accounts are made with `flask staff add`."""
+    users = session().scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.username)).all()
+    now = utcnow()
+    locked = {u.id for u in users if u.locked_until and aware(u.locked_until) > now}
+    return render_template("console/staff.html", users=users, roles=ROLES, locked=locked)
+
+
+@bp.post("/staff/<int:user_id>/toggle")
+@requires("admin")
+def staff_toggle(user_id: int):
+    """Disable an account (its sessions end at once) or enable it again; an admin cannot disable themself."""
+    s = session()
+    user = s.get(StaffUser, user_id)
+    if user is None:
+        abort(404)
+    if user.id == current_staff().id:
+        flash("不能停用自己的账号。", "error")
+        return redirect(url_for("console.staff_list"), code=303)
+    user.disabled = not user.disabled
+    if not user.disabled:
+        user.failed_logins, user.locked_until = 0, None
+    action = "停用" if user.disabled else "启用"
+    audit.record(s, "staff_change", detail=f"{action}账号 {user.username}")
+    s.commit()
+    flash(f"已{action}账号 {user.username}。")
+    return redirect(url_for("console.staff_list"), code=303)

@@ -1,0 +1,159 @@
+"""Console sign-in: passwords, lockout and its expiry, idle expiry, CSRF, cookie flags, and `flask staff`."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot import create_app
+from bot.console import security
+from bot.db import get_db, utcnow
+from bot.models import AuditEntry, StaffUser
+from tests.conftest import make_config
+from tests.console_support import PASSWORD, Staff, add_lead, add_staff, csrf_from
+
+
+def _login(client, username, password):
+    token = csrf_from(client.get("/console/login").get_data(as_text=True))
+    return client.post("/console/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def _audit(app, action):
+    with get_db(app).scope() as s:
+        return s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)).all()
+
+
+def test_sign_in_and_out_are_audited(app, client):
+    add_staff(app, "li", "handler", "shiqi")
+    assert _login(client, "li", "wrong-password").status_code == 401
+    response = _login(client, "li", PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/console/queue")
+    page = client.get("/console/queue").get_data(as_text=True)
+    assert "工作队列" in page
+    client.post("/console/logout", data={"csrf_token": csrf_from(page)})
+    assert client.get("/console/queue").status_code == 302
+    failed = _audit(app, "login_failed")
+    assert len(failed) == 1 and "li" in failed[0].detail and failed[0].address == "127.0.0.1"
+    assert [e.actor_name for e in _audit(app, "login")] == ["li"]
+    assert len(_audit(app, "logout")) == 1
+
+
+def test_unknown_user_and_disabled_user_get_the_same_answer(app, client):
+    add_staff(app, "gone", "handler", "shiqi", disabled=True)
+    for name in ("gone", "nobody"):
+        response = _login(client, name, PASSWORD)
+        assert response.status_code == 401 and "用户名或密码错误" in response.get_data(as_text=True)
+
+
+def test_account_lockout_says_how_long_and_expires(app, client, monkeypatch):
+    add_staff(app, "wang", "handler", "shiqi")
+    for _ in range(4):
+        assert _login(client, "wang", "bad").status_code == 401
+    fifth = _login(client, "wang", "bad")
+    assert fifth.status_code == 429 and "请在 15 分钟后再试" in fifth.get_data(as_text=True)
+    # Locked: even the right password is refused, with the time left.
+    locked = _login(client, "wang", PASSWORD)
+    assert locked.status_code == 429 and "已被暂时锁定" in locked.get_data(as_text=True)
+    later = utcnow() + timedelta(minutes=16)
+    monkeypatch.setattr(security, "utcnow", lambda: later)
+    assert _login(client, "wang", PASSWORD).status_code == 302
+
+
+def test_address_lockout_covers_every_account(db_url):
+    app = create_app(make_config(db_url, console={"address_attempts": 3, "lockout_attempts": 50}))
+    client = app.test_client()
+    add_staff(app, "zhao", "admin")
+    for name in ("a", "b", "c"):
+        _login(client, name, "bad")
+    response = _login(client, "zhao", PASSWORD)
+    assert response.status_code == 429 and "此网络地址登录失败次数过多" in response.get_data(as_text=True)
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert _login(other, "zhao", PASSWORD).status_code == 302
+    app.extensions["db"].engine.dispose()
+
+
+def test_idle_session_expires(app):
+    add_staff(app, "qian", "admin")
+    staff = Staff(app, "qian")
+    assert staff.get("/console/queue").status_code == 200
+    with staff.client.session_transaction() as sess:
+        sess["seen"] = int(time.time()) - 31 * 60
+    response = staff.get("/console/queue")
+    assert response.status_code == 302 and "/console/login" in response.headers["Location"]
+    page = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已自动退出" in page
+
+
+def test_csrf_is_required_on_console_forms(app):
+    add_staff(app, "sun", "handler", "shiqi")
+    lead_id = add_lead(app)
+    staff = Staff(app, "sun")
+    response = staff.client.post(f"/console/leads/{lead_id}/note", data={"text": "无令牌"})
+    assert response.status_code == 400 and "页面已过期" in response.get_data(as_text=True)
+    response = staff.client.post(f"/console/leads/{lead_id}/note", data={"text": "错令牌", "csrf_token": "x"})
+    assert response.status_code == 400
+    with get_db(app).scope() as s:
+        assert not s.scalars(select(AuditEntry).where(AuditEntry.action == "note")).all()
+    assert staff.post(f"/console/leads/{lead_id}/note", data={"text": "有令牌"}).status_code == 303
+
+
+def test_login_without_csrf_is_refused(app, client):
+    add_staff(app, "zhou", "admin")
+    response = client.post("/console/login", data={"username": "zhou", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_session_cookie_flags(db_url):
+    app = create_app(make_config(db_url, app={"production": True}))
+    add_staff(app, "wu", "admin")
+    client = app.test_client()
+    response = _login(client, "wu", PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    app.extensions["db"].engine.dispose()
+
+
+def test_password_change_and_disable_end_sessions(app, runner):
+    add_staff(app, "zheng", "handler", "shiqi")
+    staff = Staff(app, "zheng")
+    result = runner.invoke(args=["staff", "passwd", "zheng"], input="new-password-1\nnew-password-1\n")
+    assert result.exit_code == 0, result.output
+    assert staff.get("/console/queue").status_code == 302
+    staff2 = app.test_client()
+    assert _login(staff2, "zheng", "new-password-1").status_code == 302
+    runner.invoke(args=["staff", "disable", "zheng"])
+    assert staff2.get("/console/queue").status_code == 302
+
+
+def test_staff_cli_adds_accounts_with_hashed_passwords(app, runner):
+    result = runner.invoke(
+        args=["staff", "add", "chen", "--role", "handler", "--branch", "shiqi"],
+        input="short\nshort\nlong-enough-pw\nlong-enough-pw\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "至少需要 10 个字符" in result.output and "created handler chen of branch shiqi" in result.output
+    with get_db(app).scope() as s:
+        user = s.scalar(select(StaffUser).where(StaffUser.username == "chen"))
+        assert user.password_hash.startswith("$argon2id$") and "long-enough-pw" not in user.password_hash
+    assert runner.invoke(args=["staff", "add", "x", "--role", "handler"]).exit_code != 0
+    assert runner.invoke(args=["staff", "add", "x", "--role", "root"]).exit_code != 0
+    assert [e.detail for e in _audit(app, "staff_change")] == ["新建账号 chen（办理人员，shiqi）"]
+    assert "chen\thandler\tshiqi\tactive" in runner.invoke(args=["staff", "list"]).output
+
+
+def test_next_only_goes_inside_the_console(app, client):
+    add_staff(app, "he", "admin")
+    token = csrf_from(client.get("/console/login").get_data(as_text=True))
+    data = {"username": "he", "password": PASSWORD, "csrf_token": token, "next": "https://evil.example/"}
+    assert client.post("/console/login", data=data).headers["Location"].endswith("/console/queue")
+
+
+@pytest.mark.parametrize("path", ["/wechat", "/sandbox/api/cgi-bin/token"])
+def test_csrf_does_not_touch_other_blueprints(app, client, path):
+    # Not browser forms: a POST there must not be answered with the console's CSRF error.
+    response = client.post(path, data="<xml></xml>")
+    assert "页面已过期" not in response.get_data(as_text=True)

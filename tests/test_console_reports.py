@@ -1,0 +1,208 @@
+"""Statistics, the period report (page and Word), exports (CSV, XLSX) and a scan for unmasked phone numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import docx
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from bot.db import get_db
+from bot.models import AuditEntry, Delivery, Lead, LeadEvent, Push
+from bot.workflow import Decision, transition
+from tests.console_support import OTHER_PHONE, PHONE, Staff, add_lead, add_staff
+
+MAY = "from=2026-05-01&to=2026-05-31"
+
+
+@dataclass
+class Notice:
+    slug: str
+    title: str
+    date: date
+    category: str = "消费提示"
+    expired: bool = False
+
+
+class NoticeShelf:
+    """The notice store's read side (`.all()`), as branch `notices` provides it."""
+
+    def __init__(self, notices):
+        self.notices = notices
+
+    def all(self):
+        return list(self.notices)
+
+
+def _move(s, lead_id, steps):
+    lead = s.get(Lead, lead_id)
+    for day, to, decision in steps:
+        event = transition(s, lead, to, decision, today=day)
+        event.at = datetime(day.year, day.month, day.day, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+def may(app):
+    """A month of work whose figures the report must repeat exactly."""
+    d = date
+    ids = {
+        "l1": add_lead(app, received_on=d(2026, 5, 6)),
+        "l2": add_lead(app, received_on=d(2026, 5, 7), category="预付卡"),
+        "l3": add_lead(app, kind="report", received_on=d(2026, 5, 10)),
+        "l4": add_lead(app, received_on=d(2026, 5, 12), category="预付卡", branch="dongqu"),
+        "l5": add_lead(app, received_on=d(2026, 4, 20)),
+        "l6": add_lead(app, received_on=d(2026, 5, 25), facts=f"商家电话{OTHER_PHONE}打不通"),
+    }
+    with get_db(app).scope() as s:
+        _move(s, ids["l1"], [(d(2026, 5, 8), "已受理", None), (d(2026, 5, 9), "调解中", None)])
+        _move(s, ids["l1"], [(d(2026, 5, 20), "已办结", Decision(outcome="退款"))])
+        _move(s, ids["l2"], [(d(2026, 5, 9), "不予受理", Decision(ground="16-4"))])
+        _move(s, ids["l3"], [(d(2026, 5, 11), "核查中", None), (d(2026, 5, 15), "已立案", None)])
+        _move(s, ids["l4"], [(d(2026, 5, 13), "已转办", Decision(referred_to="市卫健局"))])
+        _move(s, ids["l5"], [(d(2026, 5, 2), "已受理", None)])
+        at = datetime(2026, 5, 15, 2, tzinfo=UTC)
+        push = Push(notice_slug="may-alert", channel="mass", audience="all", state="done", due_at=at, started_at=at)
+        s.add(push)
+        s.flush()
+        for i, state in enumerate(("sent", "sent", "failed")):
+            s.add(Delivery(push_id=push.id, openid=f"o{i}", state=state))
+    app.extensions["notices"] = NoticeShelf(
+        [Notice("may-alert", "“五一”预付卡消费提示", date(2026, 5, 3)), Notice("old", "旧提示", date(2026, 1, 3))]
+    )
+    add_staff(app, "boss", "admin")
+    add_staff(app, "h", "handler", "shiqi")
+    add_staff(app, "v", "viewer")
+    return ids
+
+
+EXPECTED = [
+    "2026年5月1日至2026年5月31日，本局通过微信公众号共收到消费者投诉举报线索5条，其中投诉4件、举报1件。",
+    "期间受理投诉2件，不予受理1件，调解成功办结1件，终止调解0件；核查举报1件，立案查处1宗，不予立案0件；转办其他部门1件。",
+    "本期共办结线索3条。",
+    "投诉从收到至受理平均用时",
+    "食品安全类收到3条、办结1条；预付卡类收到2条、办结2条。",
+    "期间发布消费提示、维权指南等1篇（《“五一”预付卡消费提示》），向关注用户推送1次，送达2人次",
+]
+
+
+def _docx_text(data: bytes) -> tuple[str, list[list[str]]]:
+    document = docx.Document(io.BytesIO(data))
+    text = "\n".join(p.text for p in document.paragraphs)
+    tables = [[c.text for c in row.cells] for table in document.tables for row in table.rows]
+    return text, tables
+
+
+def test_report_page_and_word_document_match_the_database(app, may):
+    admin = Staff(app, "boss")
+    page = admin.get(f"/console/report?{MAY}").get_data(as_text=True)
+    for sentence in EXPECTED:
+        assert sentence in page
+    response = admin.get(f"/console/report.docx?{MAY}")
+    assert response.mimetype.endswith("wordprocessingml.document")
+    text, tables = _docx_text(response.data)
+    assert "2026年5月1日至5月31日消费投诉举报线索办理情况（全局）" in text
+    for sentence in EXPECTED:
+        assert sentence in text
+    assert ["食品安全", "3", "1"] in tables and ["预付卡", "2", "2"] in tables and ["dongqu", "1"] in tables
+    with get_db(app).scope() as s:
+        assert s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "report_download")).all() == [
+            "2026-05-01 至 2026-05-31"
+        ]
+
+
+def test_handler_report_counts_their_branch_only(app, may):
+    text, tables = _docx_text(Staff(app, "h").get(f"/console/report.docx?{MAY}").data)
+    assert "（shiqi）" in text and "共收到消费者投诉举报线索4条" in text and "转办其他部门0件" in text
+    assert not any(row[0] == "dongqu" for row in tables)
+
+
+def test_dashboard_draws_every_chart(app, may):
+    page = Staff(app, "v").get(f"/console/stats?{MAY}").get_data(as_text=True)
+    assert page.count("<svg") == 6 and "<script" not in page
+    assert '<strong id="received">5</strong>' in page
+    for label in ("每周收到线索", "按重点领域", "按承办分局", "办结与超期", "投诉与举报", "推送次数", "送达人次"):
+        assert label in page
+    assert "投诉 4（80%）" in page and "举报 1（20%）" in page
+
+
+def _csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_exports_without_and_with_personal_data(app, may):
+    admin = Staff(app, "boss")
+    plain = _csv_rows(admin.post("/console/export", data={"status": "all", "format": "csv"}))
+    assert "联系电话" not in plain[0] and len(plain) == 7
+    body = "\n".join(",".join(r) for r in plain)
+    assert PHONE not in body and OTHER_PHONE not in body and "139****4321" in body and "张三丰" not in body
+    refused = admin.post("/console/export", data={"status": "all", "personal": "1"}, follow_redirects=True)
+    assert "须填写理由" in refused.get_data(as_text=True)
+    full = admin.post("/console/export", data={"status": "all", "personal": "1", "reason": "报送12315"})
+    rows = _csv_rows(full)
+    phone_col = rows[0].index("联系电话")
+    assert {r[phone_col] for r in rows[1:]} == {PHONE} and rows[1][rows[0].index("投诉（举报）人姓名")] == "张三丰"
+    xlsx = admin.post("/console/export", data={"status": "all", "format": "xlsx", "category": "预付卡"})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data), read_only=True)["线索"]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "编号" and len(values) == 3 and {v[3] for v in values[1:]} == {"预付卡"}
+    assert "联系电话" not in values[0]
+    with get_db(app).scope() as s:
+        details = s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "export")).all()
+    assert details == [
+        "格式 csv；个人信息：不含",
+        "格式 csv；个人信息：包含，理由：报送12315",
+        "格式 xlsx；个人信息：不含",
+    ]
+
+
+def test_handler_cannot_export_personal_data(app, may):
+    handler = Staff(app, "h")
+    response = handler.post("/console/export", data={"personal": "1", "reason": "想看"}, follow_redirects=True)
+    assert "只有管理员可以导出个人信息" in response.get_data(as_text=True)
+    assert "包含个人信息" not in handler.get("/console/export").get_data(as_text=True)
+
+
+def test_large_export_streams_in_batches(app):
+    with get_db(app).scope() as s:
+        for i in range(1203):
+            s.add(Lead(ticket=f"B{i:05d}", kind="complaint", branch="shiqi", received_on=date(2026, 5, 1)))
+    add_staff(app, "boss", "admin")
+    response = Staff(app, "boss").post("/console/export", data={"status": "all"})
+    assert response.is_streamed
+    rows = _csv_rows(response)
+    assert len(rows) == 1204 and rows[-1][0] == "B01202"
+
+
+def _visible_text(data: bytes, mimetype: str) -> str:
+    if mimetype.endswith("wordprocessingml.document") or mimetype.endswith("spreadsheetml.sheet"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    return data.decode("utf-8", "replace")
+
+
+def test_no_unmasked_phone_anywhere_it_should_not_be(app, may):
+    """Walk every console page and export as each role; the full number appears only on the reveal view."""
+    lead_ids = list(may.values())
+    add_staff(app, "e", "editor")
+    with get_db(app).scope() as s:
+        s.add(LeadEvent(lead_id=lead_ids[0], kind="note", text=f"消费者留了另一个号码 {OTHER_PHONE}"))
+    for username in ("boss", "h", "v", "e"):
+        staff = Staff(app, username)
+        staff.post(f"/console/leads/{lead_ids[0]}/reveal", data={"reason": "核实"})  # allowed or not, then look
+        urls = ["/console/", "/console/queue?status=all", "/console/triage", "/console/export", "/console/stats",
+                f"/console/report?{MAY}", f"/console/report.docx?{MAY}", "/console/audit", "/console/pushes",
+                "/console/staff"] + [f"/console/leads/{i}" for i in lead_ids]  # fmt: skip
+        responses = [staff.get(url, follow_redirects=True) for url in urls]
+        for fmt in ("csv", "xlsx"):
+            responses.append(staff.post("/console/export", data={"status": "all", "format": fmt}))
+        for response in responses:
+            text = _visible_text(response.data, response.mimetype)
+            assert PHONE not in text and OTHER_PHONE not in text, (username, response.request.path)
+    lead_page = Staff(app, "boss").get(f"/console/leads/{lead_ids[0]}").get_data(as_text=True)
+    assert "138****5678" in lead_page and "139****4321" in lead_page
