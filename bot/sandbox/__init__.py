@@ -45,6 +45,7 @@ FIRST_TAG_ID = 100  # the platform reserves ids below 100 for its own tags (e.g.
 
 def init_app(app: Flask) -> None:
     """Serve the sandbox's API side and chat page when the sandbox is on; register `flask sandbox` either way."""
+    _add_accounts_command()
     app.cli.add_command(sandbox_cli)
     if not app.config["SETTINGS"]["wechat"]["sandbox"]:
         return
@@ -93,3 +94,9 @@ def reset_command() -> None:
     with get_db().scope() as s:
         counts = reset(s)
     click.echo("sandbox cleared: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
+def _add_accounts_command() -> None:
+    from bot.sandbox.staff import accounts_command  # the console's password hashing; imported when the CLI is built
+
+    sandbox_cli.add_command(accounts_command)
