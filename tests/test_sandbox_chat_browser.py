@@ -93,7 +93,7 @@ def say(page, text: str):
 
 
 def test_follow_and_get_the_double11_alert(served, browser):
-    app, base = served
+    _app, base = served
     page = browser.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
