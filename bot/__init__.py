@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, console, db, health, logs, notice_replies, privacy, sandbox, scheduler
+from bot import config, console, db, dialogue, health, leads, logs, notice_replies, outbox, privacy, sandbox, scheduler
 from bot.wechat import client as wechat_client
 from bot.wechat import views as webhook
 
@@ -25,5 +25,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     sandbox.init_app(app)
     console.init_app(app)
     notice_replies.init_app(app)
+    outbox.init_app(app)
+    leads.init_app(app)
+    dialogue.init_app(app)
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

@@ -70,7 +70,8 @@ class EncryptedText(TypeDecorator):
         return None if value is None else decrypt(value)
 
 
-PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# A mainland mobile number, also when written in groups (138 0013 8000, 138-0013-8000).
+PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[ \-]?(\d{4})[ \-]?(\d{4})(?!\d)")
 
 
 def mask_phone(phone: str | None) -> str:

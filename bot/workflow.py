@@ -119,7 +119,7 @@ def transition(
     """Move a lead to `to` if the flow allows it, record a LeadEvent and move `next_due`; never commits."""
     d = decision or Decision()
     detail = _check(lead, to, d)
-    flow = (settings or {}).get("workflow", {})
+    flow = (settings or {}).get("leads", {})  # the statutory periods, each with its article in config.toml
     lead.status = to
     _move_deadlines(lead, to, today, flow, cal, detail)
     if "referred_to" in detail:

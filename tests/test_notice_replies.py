@@ -84,9 +84,10 @@ def test_no_match_falls_back_to_the_search_page(bot_app, content):
 
 
 def test_a_keyword_rule_takes_precedence(bot_app, content):
-    write_notice(content, "a", keywords="[投诉]")
-    get_router(bot_app).keyword("投诉")(lambda ctx: TextReply("投诉流程开始"))
-    assert reply_to(bot_app, "投诉") == TextReply("投诉流程开始")
+    # (投诉 itself now starts the complaint dialogue, a keyword rule of its own: use another word here.)
+    write_notice(content, "a", keywords="[维权流程]")
+    get_router(bot_app).keyword("维权流程")(lambda ctx: TextReply("维权流程开始"))
+    assert reply_to(bot_app, "维权流程") == TextReply("维权流程开始")
 
 
 def test_an_edited_keyword_answers_without_restart(bot_app, content):

@@ -1,0 +1,137 @@
+"""Editable lead rules: categories by keyword (content/categories.toml), branches by town (content/branches.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import ROOT, ConfigError
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a rule decided, and why (recorded on the lead)."""
+
+    value: str | None
+    rule: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    code: str
+    name: str
+    towns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    aliases: tuple[str, ...]
+    domicile: str
+    town: str
+
+
+def resolve(path: str) -> Path:
+    """A content path from config: absolute, or relative to the repository root."""
+    p = Path(path)
+    return p if p.is_absolute() else ROOT / p
+
+
+def read_toml(path: Path) -> dict:
+    """A TOML content file; a missing file or a syntax error names the file (and the line)."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "file", "not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "syntax", f"not valid TOML ({exc})") from None
+
+
+class Categories:
+    """Keyword rules tried in order; the first hit gives the category."""
+
+    def __init__(self, path: Path) -> None:
+        raw = read_toml(path)
+        self.names: list[str] = list(raw.get("categories", []))
+        self.default: str = raw.get("default", "其他")
+        self.rules: list[tuple[str, str, tuple[str, ...]]] = []
+        for i, rule in enumerate(raw.get("rule", []), 1):
+            where = f"[[rule]] #{i}"
+            if rule.get("category") not in self.names:
+                raise ConfigError(str(path), where, f"category {rule.get('category')!r} is not in `categories`")
+            words = tuple(str(w).lower() for w in rule.get("keywords", []) if str(w).strip())
+            if not words:
+                raise ConfigError(str(path), where, "needs at least one keyword")
+            self.rules.append((str(rule.get("name") or rule["category"]), rule["category"], words))
+        if self.default not in self.names:
+            raise ConfigError(str(path), "default", f"{self.default!r} is not in `categories`")
+
+    def classify(self, text: str) -> Match:
+        """The category of a lead's text, with the rule and keyword that decided it."""
+        folded = text.lower()
+        for name, category, words in self.rules:
+            for word in words:
+                if word in folded:
+                    return Match(category, f"{name}：{word}")
+        return Match(self.default, "无匹配规则")
+
+
+class Branches:
+    """Town names and aliases to branch codes, and platform operators to their domicile."""
+
+    def __init__(self, path: Path) -> None:
+        raw = read_toml(path)
+        self.city: str = raw.get("city", "")
+        self.branches: dict[str, Branch] = {}
+        self.aliases: list[tuple[str, str]] = []
+        for i, b in enumerate(raw.get("branch", []), 1):
+            if not b.get("code") or not b.get("name") or not b.get("towns"):
+                raise ConfigError(str(path), f"[[branch]] #{i}", "needs code, name and towns")
+            if b["code"] in self.branches:
+                raise ConfigError(str(path), f"[[branch]] #{i}", f"code {b['code']!r} is used twice")
+            self.branches[b["code"]] = Branch(b["code"], b["name"], tuple(b["towns"]))
+            self.aliases += [(t, b["code"]) for t in b["towns"]]
+        self.platforms: list[Platform] = []
+        for i, p in enumerate(raw.get("platform", []), 1):
+            if not p.get("name") or not p.get("domicile"):
+                raise ConfigError(str(path), f"[[platform]] #{i}", "needs name and domicile")
+            aliases = tuple(a.lower() for a in p.get("aliases", [p["name"]]))
+            self.platforms.append(Platform(p["name"], aliases, p["domicile"], p.get("town", "")))
+
+    def name(self, code: str | None) -> str:
+        """The branch's display name (分拣 for none)."""
+        return self.branches[code].name if code in self.branches else "待分拣"
+
+    def town(self, text: str | None) -> tuple[str, str] | None:
+        """(alias, branch code) of the first town mentioned in text; the longest alias wins at one position."""
+        if not text:
+            return None
+        hits = [(text.find(alias), -len(alias), alias, code) for alias, code in self.aliases if alias in text]
+        if not hits:
+            return None
+        _, _, alias, code = min(hits)
+        return alias, code
+
+    def platform(self, text: str | None) -> Platform | None:
+        """The platform named in text, if it is in the table."""
+        folded = (text or "").lower()
+        for p in self.platforms:
+            if any(a in folded for a in p.aliases):
+                return p
+        return None
+
+    def route(self, kind: str, address: str | None, platform: str | None) -> Match:
+        """The branch for a lead: by the business's town; else, for a complaint, the platform operator's domicile."""
+        found = self.town(address)
+        if found:
+            alias, code = found
+            return Match(code, f"地址含“{alias}”→{self.branches[code].name}")
+        p = self.platform(platform) if kind == "complaint" else None
+        if p is not None:
+            hit = self.town(p.town)
+            if hit:
+                return Match(hit[1], f"平台经营者{p.name}住所地在{p.town}（第十三条）→{self.branches[hit[1]].name}")
+            return Match(None, f"商家未公示地址，平台经营者{p.name}住所地在{p.domicile}（第十三条），待转办")
+        return Match(None, "未能识别商家所在镇街，待分拣")

@@ -1,0 +1,51 @@
+"""The dialogue's wording, read from content/dialogue.toml (editors change it there, not in code)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from bot.config import ConfigError
+from bot.leads.rules import read_toml, resolve
+
+REQUIRED = ("labels", "control", "steps", "summary", "submitted", "progress")
+
+
+class Texts:
+    """Look-ups into the wording file; a missing key names the file and the key."""
+
+    def __init__(self, path: str) -> None:
+        self.path = resolve(path)
+        self.data: dict[str, Any] = read_toml(self.path)
+        for section in REQUIRED:
+            if section not in self.data:
+                raise ConfigError(str(self.path), f"[{section}]", "is missing")
+
+    def get(self, dotted: str, variant: str | None = None, **fmt: Any) -> str:
+        """The text at `a.b.c` (the `_variant` form when it exists), with {placeholders} filled."""
+        *parents, leaf = dotted.split(".")
+        node: Any = self.data
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        text = node.get(f"{leaf}_{variant}") if variant else None
+        text = text or node.get(leaf)
+        if not isinstance(text, str):
+            raise ConfigError(str(self.path), dotted, "is missing")
+        return text.format(**fmt) if fmt else text
+
+    def has(self, dotted: str) -> bool:
+        """True when the key exists."""
+        *parents, leaf = dotted.split(".")
+        node: Any = self.data
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        return isinstance(node, dict) and leaf in node
+
+
+def texts(app: Flask) -> Texts:
+    """The app's wording, loaded once."""
+    found = app.extensions.get("dialogue_texts")
+    if found is None:
+        found = app.extensions["dialogue_texts"] = Texts(app.config["SETTINGS"]["dialogue"]["texts_file"])
+    return found
