@@ -103,6 +103,7 @@ def test_follow_and_get_the_double11_alert(served, browser):
     page.goto(f"{base}/sandbox/")
     page.fill("input[name=nickname]", "陈女士")
     page.click("#create-user")
+    page.locator("#phone[data-ready]").wait_for()
     assert page.locator(".user-list .current a").inner_text() == "陈女士"
     assert errors == []
     expect(page.locator("#text")).to_be_disabled()  # not following yet
@@ -129,6 +130,7 @@ def test_follow_and_get_the_double11_alert(served, browser):
     assert "广东省中山市古镇镇" in page.locator(".line.user.kind-location").inner_text()
 
     page.reload()  # the whole chat comes back from the server
+    page.locator("#phone[data-ready]").wait_for()
     page.locator(".line.user.kind-location").wait_for()
     assert page.locator(".line.bot").count() == 4
     assert re.search(r"双11", page.locator("#chat").inner_text())
@@ -181,6 +183,7 @@ def test_complaint_with_photo_and_location_then_staff_reply(served, browser, cap
     chat.goto(f"{base}/sandbox/")
     chat.fill("input[name=nickname]", "陈小红")
     chat.click("#create-user")
+    chat.locator("#phone[data-ready]").wait_for()
     chat.click("#follow-toggle")
     chat.locator(".line.bot").first.wait_for()
 

@@ -98,7 +98,9 @@
 
   function setSubscribed(on) {
     data.subscribed = on;
-    document.getElementById("follow-toggle").textContent = on ? "取消关注" : "关注公众号";
+    var toggle = document.getElementById("follow-toggle");
+    toggle.textContent = on ? "取消关注" : "关注公众号";
+    toggle.disabled = false; // disabled in the HTML until this script has run
     document.getElementById("phone").classList.toggle("unsubscribed", !on);
     document.getElementById("not-following").hidden = on;
     document.querySelectorAll("#composer input, #composer button, #menu button").forEach(function (b) {
@@ -222,6 +224,7 @@
 
   setSubscribed(data.subscribed);
   poll(true).then(function () {
+    document.getElementById("phone").dataset.ready = "1"; // the history is drawn: tests wait for this
     window.setInterval(function () { poll(false); }, 2000);
   });
 })();
