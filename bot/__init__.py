@@ -7,7 +7,21 @@ from typing import Any
 
 from flask import Flask
 
-from bot import config, console, db, dialogue, health, leads, logs, notice_replies, outbox, privacy, sandbox, scheduler
+from bot import (
+    config,
+    console,
+    db,
+    dialogue,
+    health,
+    leads,
+    logs,
+    notice_replies,
+    outbox,
+    privacy,
+    pushes,
+    sandbox,
+    scheduler,
+)
 from bot.wechat import client as wechat_client
 from bot.wechat import views as webhook
 
@@ -28,5 +42,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     outbox.init_app(app)
     leads.init_app(app)
     dialogue.init_app(app)
+    pushes.init_app(app)  # after the webhook: its send-receipt events go to the pushes' handlers
     scheduler.init_app(app)  # last: it starts jobs that the modules above registered
     return app

@@ -75,6 +75,27 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "lease_seconds": Setting(int, 30),
         "tick_seconds": Setting((int, float), 5),
     },
+    "pushes": {
+        "quiet_start": Setting(str, "22:00"),
+        "quiet_end": Setting(str, "08:00"),
+        "rate_per_second": Setting((int, float), 200),
+        "concurrency": Setting(int, 16),
+        "batch_size": Setting(int, 500),
+        "claim_timeout_seconds": Setting(int, 120),
+        "dedupe_window_seconds": Setting(int, 540),
+        "max_attempts": Setting(int, 5),
+        "retry_base_seconds": Setting((int, float), 2),
+        "quota_pause_seconds": Setting((int, float), 3600),
+        "catch_up_hours": Setting(int, 6),
+        "mass_batch": Setting(int, 10000),
+        "template_id": Setting(str, ""),
+        "template_fields": Setting(
+            dict, {"first": "title", "keyword1": "category", "keyword2": "date", "remark": "summary"}
+        ),
+        "editors": Setting(list, []),
+        "topics": Setting(dict, {"double11": "双11", "double12": "双12", "food": "食品安全"}),
+        "recurring": Setting(list, []),
+    },
     "calendar": {
         "holidays": Setting(list, []),
         "workdays": Setting(list, []),
@@ -226,6 +247,9 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
         s["notices"]["content_dir"] = str(ROOT / s["notices"]["content_dir"])
     if s["notices"]["per_page"] < 1:
         raise ConfigError(source, "[notices] per_page", "must be at least 1")
+    from bot.pushes.schedule import check_settings as check_pushes  # the cron and time formats live there
+
+    check_pushes(source, s)
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 

@@ -3,7 +3,7 @@
 from bot.models.followers import DialogueState, Follower, InboundMessage
 from bot.models.leads import Evidence, Lead, LeadEvent
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
-from bot.models.pushes import Delivery, Push
+from bot.models.pushes import Delivery, MassSend, Push
 from bot.models.sandbox import (
     SandboxCall,
     SandboxMass,
@@ -27,6 +27,7 @@ __all__ = [
     "KeyValue",
     "Lead",
     "LeadEvent",
+    "MassSend",
     "OutboxItem",
     "Push",
     "SandboxCall",

@@ -1,4 +1,4 @@
-"""Scheduled pushes and their per-recipient deliveries (unique: never twice)."""
+"""Scheduled pushes, their per-recipient deliveries (unique: never twice) and the mass sends made for them."""
 
 from __future__ import annotations
 
@@ -11,20 +11,30 @@ from bot.db import Base, utcnow
 
 
 class Push(Base):
-    """One send of a notice to an audience through a channel at a time."""
+    """One send of a notice to an audience through a channel at a time.
+
+    States: scheduled -> expanding -> sending -> done; paused (quota, resumes at run_after); refused (budget or
+    channel not allowed, never sent); cancelled (schedule removed or by an editor); failed (notice missing).
+    `due_at` is the schedule's identity and never moves; quiet hours and pauses move `run_after` instead.
+    """
 
     __tablename__ = "push"
-    __table_args__ = (UniqueConstraint("notice_slug", "due_at", "channel", "audience", name="uq_push_source"),)
+    __table_args__ = (
+        UniqueConstraint("notice_slug", "due_at", "channel", "audience", name="uq_push_source"),
+        Index("ix_push_state_run_after", "state", "run_after"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     notice_slug: Mapped[str] = mapped_column(String(120), index=True)
     channel: Mapped[str] = mapped_column(String(16))  # mass | template | custom
     audience: Mapped[str] = mapped_column(String(120))  # all | tag:<tag> | topic:<topic>
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    run_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
     source: Mapped[str] = mapped_column(String(16), default="notice")  # notice | recurring | manual
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expand_cursor: Mapped[int | None] = mapped_column(Integer)  # last follower id expanded (keyset pagination)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     report: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -33,7 +43,7 @@ class Push(Base):
 
 
 class Delivery(Base):
-    """What happened to one push for one recipient: pending, sent, skipped or failed."""
+    """What happened to one push for one recipient: pending, sending (claimed), sent, skipped or failed."""
 
     __tablename__ = "delivery"
     __table_args__ = (
@@ -47,4 +57,23 @@ class Delivery(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claim: Mapped[str | None] = mapped_column(String(64))  # the sender batch that holds it (and mass clientmsgid)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    msgid: Mapped[str | None] = mapped_column(String(64))  # the platform's msgid / msg_id
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MassSend(Base):
+    """One call of the mass-send API for a push: the clientmsgid against duplicates and the platform's result."""
+
+    __tablename__ = "mass_send"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    push_id: Mapped[int] = mapped_column(ForeignKey("push.id"), index=True)
+    clientmsgid: Mapped[str] = mapped_column(String(64), unique=True)
+    msg_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(32), default="accepted")  # accepted | send success | err(...)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)  # MASSSENDJOBFINISH: total/filter/sent/error
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -11,13 +11,14 @@ from datetime import UTC, timedelta
 
 from sqlalchemy import func, select
 
-from bot.models import Follower, SandboxMass, SandboxMassReceipt, SandboxTag
+from bot.models import Follower, SandboxCall, SandboxMass, SandboxMassReceipt, SandboxTag
 from bot.sandbox.platform import SERVICE_WINDOW, Call, Fail, aware, endpoint, follower
 
 CUSTOM_TYPES = {"text", "image", "voice", "video", "music", "news", "mpnews", "mpnewsarticle", "msgmenu", "wxcard"}
 MASS_TYPES = {"text", "mpnews", "image", "voice", "mpvideo", "wxcard"}
 FOLLOWER_MONTHLY_MASS = 4
 CLIENTMSGID_MEMORY = timedelta(hours=24)
+CLIENT_MSG_ID_MEMORY = timedelta(minutes=10)  # template messages' client_msg_id
 
 
 @endpoint("message/custom/send", channel="custom")
@@ -60,7 +61,31 @@ def template_send(call: Call) -> dict:
         raise Fail(47001, "data format error")
     if not user.subscribed:
         raise Fail(43004, "require subscribe")
+    earlier = _same_client_msg_id(call)
+    if earlier is not None:
+        call.note = "repeated client_msg_id within 10 minutes: not sent again"
+        return {"errcode": 0, "errmsg": "ok", "msgid": earlier}
     return {"errcode": 0, "errmsg": "ok", "msgid": _next_msgid(call)}
+
+
+def _same_client_msg_id(call: Call) -> int | None:
+    """The msgid of a template message sent to the same user with the same client_msg_id in the last 10 minutes."""
+    key = call.body.get("client_msg_id")
+    if not key:
+        return None
+    rows = call.session.execute(
+        select(SandboxCall.body, SandboxCall.response).where(
+            SandboxCall.path == call.path,
+            SandboxCall.openid == call.body.get("touser"),
+            SandboxCall.errcode == 0,
+            SandboxCall.at > call.now - CLIENT_MSG_ID_MEMORY,
+            SandboxCall.id != call.call_id,
+        )
+    )
+    for body, response in rows:
+        if (body or {}).get("client_msg_id") == key:
+            return (response or {}).get("msgid")
+    return None
 
 
 def _next_msgid(call: Call) -> int:

@@ -96,9 +96,20 @@ class WeChatApi:
         article = {"title": title, "description": description, "url": url, "image": image}
         return self._call(lambda c: c.message.send_articles(openid, [article]))
 
-    def send_template(self, openid: str, template_id: str, data: dict, url: str | None = None) -> dict:
-        """A template message (to any follower; 43004 when the user does not follow); the answer has `msgid`."""
-        return self._call(lambda c: c.message.send_template(openid, template_id, data, url=url))
+    def send_template(
+        self, openid: str, template_id: str, data: dict, url: str | None = None, client_msg_id: str | None = None
+    ) -> dict:
+        """A template message (to any follower; 43004 when the user does not follow); the answer has `msgid`.
+
+        client_msg_id (at most 64 bytes) makes a repeat harmless: the platform sends one message per openid and
+        client_msg_id within 10 minutes (pushes rely on it after a crash).
+        """
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            body["url"] = url
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
+        return self._call(lambda c: c.post("message/template/send", data=body))
 
     def mass_send(
         self,

@@ -1,7 +1,7 @@
 """sandbox chat users and messages
 
-Revision ID: 0004_sandbox_chat
-Revises: 0003_sandbox
+Revision ID: 0005_sandbox_chat
+Revises: 0004_pushes
 Create Date: 2026-11-29 05:14:32.219730
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import bot.privacy
 
 
-revision = '0004_sandbox_chat'
-down_revision = '0003_sandbox'
+revision = '0005_sandbox_chat'
+down_revision = '0004_pushes'
 branch_labels = None
 depends_on = None
 

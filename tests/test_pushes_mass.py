@@ -1,0 +1,85 @@
+"""Mass sends: the budget checked before sending, clientmsgid against repeats, MASSSENDJOBFINISH on the report."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot import create_app
+from bot.db import get_db
+from bot.models import Delivery, MassSend, Push
+from bot.pushes.dispatch import run_due
+from tests.pushes_helpers import add_followers, push_config, say, schedule
+
+
+@pytest.fixture
+def make_app(db_url, standin, tmp_path):
+    made = []
+
+    def build(wechat: dict | None = None, **pushes):
+        app = create_app(push_config(db_url, standin, tmp_path, wechat, **pushes))
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        app.extensions["db"].engine.dispose()
+
+
+def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_app, standin):
+    standin.settings["wechat"]["account_type"] = "subscription"
+    app = make_app(wechat={"account_type": "subscription"})
+    add_followers(app, 5, standin=standin)
+    first = schedule(app, "double11", channel="mass")
+    run_due(app)
+    second = schedule(app, "double12", channel="mass")
+    run_due(app)
+    assert len(standin.calls("message/mass/sendall")) == 1
+    with get_db(app).scope() as s:
+        assert s.get(Push, first).state == "done"
+        refused = s.get(Push, second)
+        assert refused.state == "refused"
+        assert "订阅号每天只能群发 1 次" in refused.last_error and f"#{first}" in refused.last_error
+        assert s.scalars(select(Delivery).where(Delivery.push_id == second)).all() == []
+    out = app.test_cli_runner().invoke(args=["pushes", "list"]).output
+    assert "未发送" in out and "订阅号每天只能群发 1 次" in out
+
+
+def test_mass_send_to_a_topic_uses_an_openid_list_and_the_finish_event_updates_the_report(make_app, standin):
+    app = make_app()
+    fans = add_followers(app, 3, prefix="fan", standin=standin, topics=["double11"])
+    add_followers(app, 2, prefix="other", standin=standin)
+    push_id = schedule(app, channel="mass", audience="topic:双11")
+    run_due(app)
+    (call,) = standin.calls("message/mass/send")
+    assert sorted(call.body["touser"]) == fans
+    with get_db(app).scope() as s:
+        send = s.scalars(select(MassSend).where(MassSend.push_id == push_id)).one()
+        assert send.clientmsgid == call.body["clientmsgid"] and send.msg_id
+        msg_id = send.msg_id
+    event = {"event": "masssendjobfinish", "raw": {"MsgID": msg_id, "Status": "send success", "TotalCount": "3"}}
+    event["raw"] |= {"FilterCount": "3", "SentCount": "3", "ErrorCount": "0"}
+    say(app, "gh_account", **event)
+    with get_db(app).scope() as s:
+        push = s.get(Push, push_id)
+        assert push.report["platform"][send.clientmsgid] == {
+            "status": "send success",
+            "total": 3,
+            "filtered": 3,
+            "sent": 3,
+            "errors": 0,
+        }
+    out = app.test_cli_runner().invoke(args=["pushes", "report", str(push_id)]).output
+    assert "send success" in out and "sent 3" in out
+
+
+def test_service_account_skips_followers_who_had_four_mass_sends_this_month(make_app, standin):
+    app = make_app()
+    add_followers(app, 2, standin=standin, topics=["double11"])  # an openid list needs at least two
+    ids = [schedule(app, f"n{i}", channel="mass", audience="topic:双11") for i in range(5)]
+    for _ in ids:
+        run_due(app)
+    with get_db(app).scope() as s:
+        rows = [s.scalars(select(Delivery).where(Delivery.push_id == i)).all() for i in ids]
+    assert [sorted({d.state for d in r}) for r in rows] == [["sent"]] * 4 + [["skipped"]]
+    assert "每月最多向同一用户群发 4 次" in rows[-1][0].error
