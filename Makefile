@@ -23,6 +23,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: install what is needed, bring the SQLite schema up to date and serve the app
 run: $(VENV)/.installed
 	$(BIN)/flask --app bot db upgrade
+	$(BIN)/flask --app bot sandbox accounts
 	$(BIN)/flask --app bot run --host $(HOST) --port $(PORT)
 
 ## system-packages: as root on Debian, install PostgreSQL, Chromium and a CJK font when missing

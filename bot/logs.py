@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our jobs log their own one line
 
     @app.before_request
     def _start_timer() -> None:

@@ -4,7 +4,16 @@ from bot.models.followers import DialogueState, Follower, InboundMessage
 from bot.models.leads import Evidence, Lead, LeadEvent
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
 from bot.models.pushes import Delivery, MassSend, Push
-from bot.models.sandbox import SandboxCall, SandboxMass, SandboxMassReceipt, SandboxMedia, SandboxTag, SandboxToken
+from bot.models.sandbox import (
+    SandboxCall,
+    SandboxMass,
+    SandboxMassReceipt,
+    SandboxMedia,
+    SandboxMessage,
+    SandboxTag,
+    SandboxToken,
+    SandboxUser,
+)
 from bot.models.staff import StaffUser
 from bot.models.webhook import WebhookNonce
 
@@ -25,8 +34,10 @@ __all__ = [
     "SandboxMass",
     "SandboxMassReceipt",
     "SandboxMedia",
+    "SandboxMessage",
     "SandboxTag",
     "SandboxToken",
+    "SandboxUser",
     "StaffUser",
     "WebhookNonce",
 ]

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, Larg
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, utcnow
+from bot.privacy import EncryptedText
 
 
 class SandboxCall(Base):
@@ -81,3 +82,27 @@ class SandboxMassReceipt(Base):
     mass_id: Mapped[int] = mapped_column(ForeignKey("sandbox_mass.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SandboxUser(Base):
+    """A made-up WeChat user of the sandbox's chat page: an openid and a nickname to tell them apart."""
+
+    __tablename__ = "sandbox_user"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nickname: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SandboxMessage(Base):
+    """One line of a sandbox user's chat: what the user did (side user) or the passive reply (side bot)."""
+
+    __tablename__ = "sandbox_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    side: Mapped[str] = mapped_column(String(8))  # user | bot | system
+    kind: Mapped[str] = mapped_column(String(16))  # text | image | location | news | event | error
+    # JSON of the bubble's fields, encrypted: test users type names and phone numbers like real ones.
+    payload: Mapped[str] = mapped_column(EncryptedText)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

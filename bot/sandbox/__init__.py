@@ -1,8 +1,9 @@
 """The sandbox: a stand-in for the WeChat platform served by this app when `[wechat] sandbox = true`.
 
 Its API side (bot.sandbox.api) answers /sandbox/api/cgi-bin/... like the real platform, so the app's own client,
-pointed there by `[wechat] api_base_url`, runs unchanged. Its data lives in its own sandbox_* tables; the users are
-the app's Follower rows. `flask sandbox reset` clears it.
+pointed there by `[wechat] api_base_url`, runs unchanged. Its user side (bot.sandbox.chat) is a chat page at
+/sandbox/ whose actions are real signed POSTs to /wechat, with /sandbox/outbox listing what the app sent. Its data
+lives in its own sandbox_* tables; the users are the app's Follower rows. `flask sandbox reset` clears it.
 """
 
 from __future__ import annotations
@@ -17,22 +18,45 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.db import get_db, utcnow
-from bot.models import SandboxCall, SandboxMass, SandboxMassReceipt, SandboxMedia, SandboxTag, SandboxToken
+from bot.models import (
+    SandboxCall,
+    SandboxMass,
+    SandboxMassReceipt,
+    SandboxMedia,
+    SandboxMessage,
+    SandboxTag,
+    SandboxToken,
+    SandboxUser,
+)
 
 # Children before parents (foreign keys).
-TABLES = (SandboxMassReceipt, SandboxMass, SandboxCall, SandboxMedia, SandboxTag, SandboxToken)
+TABLES = (
+    SandboxMassReceipt,
+    SandboxMass,
+    SandboxCall,
+    SandboxMedia,
+    SandboxTag,
+    SandboxToken,
+    SandboxMessage,
+    SandboxUser,
+)
 FIRST_TAG_ID = 100  # the platform reserves ids below 100 for its own tags (e.g. 2, 星标组)
 
 
 def init_app(app: Flask) -> None:
-    """Serve the sandbox's API side when the sandbox is on; register `flask sandbox` either way."""
+    """Serve the sandbox's API side and chat page when the sandbox is on; register `flask sandbox` either way."""
+    _add_accounts_command()
     app.cli.add_command(sandbox_cli)
     if not app.config["SETTINGS"]["wechat"]["sandbox"]:
         return
-    from bot.sandbox import account, messages  # noqa: F401  (their endpoints join the registry)
+    from bot.sandbox import account, messages, sent  # noqa: F401  (their endpoints join the registry / blueprint)
     from bot.sandbox.api import bp
+    from bot.sandbox.chat import bp as chat_bp
+    from bot.sandbox.wire import Wire
 
     app.register_blueprint(bp)
+    app.register_blueprint(chat_bp)
+    app.extensions["sandbox_wire"] = Wire(app)
 
 
 def store_media(session: Session, content: bytes, content_type: str, openid: str | None = None) -> str:
@@ -70,3 +94,9 @@ def reset_command() -> None:
     with get_db().scope() as s:
         counts = reset(s)
     click.echo("sandbox cleared: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
+def _add_accounts_command() -> None:
+    from bot.sandbox.staff import accounts_command  # the console's password hashing; imported when the CLI is built
+
+    sandbox_cli.add_command(accounts_command)
