@@ -1,15 +1,15 @@
 """Follower.in_dialogue: whether a dialogue_state row exists, returned by the webhook's follower upsert
 
-Revision ID: 0005_follower_in_dialogue
-Revises: 0004_pushes
+Revision ID: 0006_follower_in_dialogue
+Revises: 0005_sandbox_chat
 Create Date: 2026-11-29 05:45:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_follower_in_dialogue"
-down_revision = "0004_pushes"
+revision = "0006_follower_in_dialogue"
+down_revision = "0005_sandbox_chat"
 branch_labels = None
 depends_on = None
 
