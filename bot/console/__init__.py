@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -30,12 +31,25 @@ def init_app(app: Flask) -> None:
         # CSRF is checked by the console's own before_request: the WeChat webhook and the sandbox API are not forms.
         WTF_CSRF_CHECK_DEFAULT=False,
     )
+    app.session_interface = CachedCookieSessions()
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)
     for code in ERROR_TEXTS:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
+
+
+class CachedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per key set instead of on every
+    request (every request opens the session, the webhook's and the public pages' too: ~35 µs each)."""
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = getattr(self, "_cached", None)
+        if cached is None or cached[0] != keys:
+            cached = self._cached = (keys, super().get_signing_serializer(app))
+        return cached[1]
 
 
 def _error_page(exc: HTTPException):
