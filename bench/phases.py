@@ -1,0 +1,105 @@
+"""Where one webhook message's time goes, phase by phase, in process (no server, no profiler): SQLite, safe mode.
+
+Usage: python bench/phases.py [--n 3000]
+Prints microseconds per message for the whole WSGI call (fresh and retried) and for each phase of a fresh one:
+verify + decrypt + parse, BEGIN, the nonce, the de-duplication row, the follower upsert, routing + rendering,
+storing the (encrypted) reply, COMMIT, and sealing (AES + signature) the answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import wire  # noqa: E402
+from bench.run import WECHAT, app_config  # noqa: E402
+
+
+def environs(n: int, tag: str, start: int) -> list[dict]:
+    from werkzeug.test import EnvironBuilder
+
+    out = []
+    for i in range(n):
+        r = wire.text_request(WECHAT, f"o_{tag}{i % 300}", "12315", start + i, safe=True)
+        path, query = r["path"].split("?", 1)
+        builder = EnvironBuilder(path=path, query_string=query, method="POST", data=r["body"].encode(),
+                                 headers=r["headers"])  # fmt: skip
+        out.append(builder.get_environ())
+    return out
+
+
+def wsgi_us(app, envs: list[dict]) -> float:
+    started = time.perf_counter()
+    for env in envs:
+        for _ in app(env, lambda status, headers, exc=None: None):
+            pass
+    return (time.perf_counter() - started) / len(envs) * 1e6
+
+
+def phases(app, envs: list[dict]) -> dict[str, float]:
+    from flask import request
+
+    from bot.db import session, utcnow
+    from bot.wechat import inbox
+    from bot.wechat.handlers import touch_follower
+    from bot.wechat.protocol import dedupe_key
+
+    webhook, acc = app.extensions["webhook"], collections.Counter()
+    for env in envs:
+        with app.request_context(env):
+            marks = [time.perf_counter()]
+            envelope = webhook.open(request)
+            marks.append(time.perf_counter())
+            s, now, key = session(), utcnow(), dedupe_key(envelope.msg)
+            s.connection()
+            marks.append(time.perf_counter())
+            inbox.claim_nonce(s, envelope.nonce, key, now, 300)
+            marks.append(time.perf_counter())
+            row_id, _ = inbox.claim_message(s, envelope.msg, key, now)
+            marks.append(time.perf_counter())
+            in_dialogue = touch_follower(s, envelope.msg, now)
+            marks.append(time.perf_counter())
+            body = webhook.inbox._answer(s, envelope, now, in_dialogue)
+            marks.append(time.perf_counter())
+            inbox._STORE_REPLY.execute(s, row_id=row_id, body=body)
+            marks.append(time.perf_counter())
+            s.commit()
+            marks.append(time.perf_counter())
+            webhook.seal(body, envelope)
+            marks.append(time.perf_counter())
+        names = ["verify+decrypt+parse", "BEGIN", "nonce", "dedupe row", "follower", "route+render", "store reply",
+                 "COMMIT", "seal"]  # fmt: skip
+        for name, a, b in zip(names, marks[:-1], marks[1:], strict=True):
+            acc[name] += b - a
+    return {k: v / len(envs) * 1e6 for k, v in acc.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=3000)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="phases-")
+    Path(work, "c.toml").write_text(app_config(f"sqlite:///{work}/b.db"))
+    os.environ["APP_CONFIG"] = f"{work}/c.toml"
+    from bot import create_app
+
+    app = create_app()
+    logging.getLogger().setLevel(logging.WARNING)
+    wsgi_us(app, environs(args.n, "w", 10**15))  # warm up
+    print(f"WSGI call, fresh message: {wsgi_us(app, environs(args.n, 'a', 2 * 10**15)):.0f} us")
+    print(f"WSGI call, retried message: {wsgi_us(app, environs(args.n, 'a', 2 * 10**15)):.0f} us")
+    for name, us in phases(app, environs(args.n, "b", 3 * 10**15)).items():
+        print(f"  {name:22} {us:6.0f} us")
+
+
+if __name__ == "__main__":
+    main()
