@@ -59,6 +59,12 @@ class _Client(WeChatClient):
     def __init__(self, api: WeChatApi) -> None:
         super().__init__(api.appid, api.secret, timeout=api.timeout, auto_retry=False)
         self.API_BASE_URL = api.base_url
+        # Proxies and CA bundle from the environment, read once here instead of on every call (requests would
+        # also look for ~/.netrc each time: a file-system check per message in a push of 100,000).
+        env = self._http.merge_environment_settings(api.base_url, {}, None, None, None)
+        self._http.proxies.update(env["proxies"])
+        self._http.verify = env["verify"]
+        self._http.trust_env = False
         self._api = api
         self.last_token: str | None = None
 
