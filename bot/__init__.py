@@ -12,6 +12,7 @@ from bot import (
     console,
     db,
     dialogue,
+    guards,
     health,
     leads,
     logs,
@@ -31,6 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.ROOT / "instance"))
     config.init_app(app, test_config)
     logs.init_app(app)
+    guards.init_app(app)
     privacy.init_app(app)
     db.init_app(app)
     app.register_blueprint(health.bp)

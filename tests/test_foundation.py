@@ -250,3 +250,23 @@ def test_trusted_proxy_gives_the_client_address(tmp_path):
     seen = app.test_client().get("/probe-address", headers={"X-Forwarded-For": "203.0.113.7"})
     assert seen.get_data(as_text=True) == "203.0.113.7"
     app.extensions["db"].engine.dispose()
+
+
+def test_the_shipped_config_documents_every_key():
+    """Every setting the code knows appears, with a comment, in the config.toml that ships."""
+    import re
+    import tomllib
+
+    from bot.config import SCHEMA
+
+    shipped = (ROOT / "config.toml").read_text(encoding="utf-8")
+    parsed = tomllib.loads(shipped)
+    for section, keys in SCHEMA.items():
+        assert section in parsed, f"[{section}] is missing from config.toml"
+        block = re.split(r"^\[", shipped.split(f"\n[{section}]\n", 1)[1], flags=re.M)[0]
+        for key in keys:
+            as_key = rf"^#?\s*{re.escape(key)}\s*="
+            as_table = rf"^#?\s*\[+{re.escape(section)}\.{re.escape(key)}\b"
+            found = re.search(as_key, block, re.M) or re.search(as_table, shipped, re.M)
+            assert found, f"[{section}] {key} is not in config.toml"
+    assert create_app(make_config("sqlite://", **{k: v for k, v in parsed.items() if k not in ("database",)}))

@@ -1,9 +1,10 @@
 """The sandbox chat page in Debian's Chromium against the whole app on a real threaded server (scheduler on):
 follow, 双11, a complaint with a photo and a location, its ticket, and the staff's reply from the console arriving
-in the chat. Screenshots go to test-artifacts/ (and the README's to docs/)."""
+in the chat. Screenshots go to test-artifacts/ (and, with UPDATE_DOCS_SCREENSHOTS=1, the README's to docs/)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -14,27 +15,14 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from bot import create_app
+from tests.browser import ARTIFACTS, MARKS, launch
 from tests.conftest import make_config
 from tests.wechat_user import AES_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "test-artifacts"
 DOCS = ROOT / "docs"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture
@@ -70,7 +58,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = launch(pw)
         context = chromium.new_context(viewport={"width": 1100, "height": 820}, locale="zh-CN")
         yield context
         context.close()
@@ -81,7 +69,7 @@ def shot(page, name: str, docs: bool = False) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"sandbox-{name}.png"
     page.screenshot(path=str(path))
-    if docs:
+    if docs and os.environ.get("UPDATE_DOCS_SCREENSHOTS"):  # the README's pictures change only on purpose
         DOCS.mkdir(exist_ok=True)
         shutil.copy(path, DOCS / f"sandbox-{name}.png")
 
