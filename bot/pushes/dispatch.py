@@ -54,6 +54,7 @@ class Dispatcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.limiter = RateLimiter(self.cfg["rate_per_second"])
         self.halt = threading.Event()  # a push-level fault (quota) stops this batch's remaining sends
+        self.workers: Workers | None = None  # the sending threads, started by the first batch of a push
 
     def run_due(self) -> int:
         """The periodic job: sync schedules, start what is due, then work every active push. Deliveries handled."""
@@ -83,8 +84,7 @@ class Dispatcher:
         """Expand (if needed) and send one push until nothing is claimable; finish it when nothing is left."""
         self.expand(push_id)
         handled = 0
-        # One pool for the whole push: its threads keep their HTTP connections to the platform open between batches.
-        with Workers(self.cfg["concurrency"]) as self.workers:
+        try:
             while True:
                 with self.db.scope() as s:
                     push = s.get(Push, push_id)
@@ -96,6 +96,10 @@ class Dispatcher:
                 handled += n
                 if n == 0 and not self.settle(push_id, wait_retries):
                     return handled
+        finally:
+            if self.workers is not None:
+                self.workers.close()
+                self.workers = None
 
     def expand(self, push_id: int) -> None:
         """Turn the audience into Delivery rows, one committed page at a time, resumable from the cursor."""
@@ -123,6 +127,8 @@ class Dispatcher:
             return 0
         api = api_for(self.app)
         self.halt.clear()
+        if self.workers is None:  # kept for the whole push: each thread keeps its connection to the platform open
+            self.workers = Workers(self.cfg["concurrency"])
         written = Results(self.db, claim)
         for result in self.workers.map_unordered(partial(self._send_one, api, push, content), batch):
             if result is not None:
