@@ -112,11 +112,13 @@ def run_sender(config: Path, push_id: int, profile: Path | None) -> dict:
         samples, first_batch, cpu = [], None, 0.0  # RSS "at start": after the first batch (imports, app loaded)
         while proc.poll() is None:
             try:
-                samples.append(rss_mb(proc.pid))
-                cpu = cpu_seconds(proc.pid)
+                sample = rss_mb(proc.pid)
+                if sample[0] > 0:  # an exited process (a zombie) has no VmRSS
+                    samples.append(sample)
+                    cpu = cpu_seconds(proc.pid)
             except (FileNotFoundError, ProcessLookupError):
                 break
-            if first_batch is None and "进度" in log.read_text(errors="replace"):
+            if first_batch is None and samples and "进度" in log.read_text(errors="replace"):
                 first_batch = samples[-1][0]
             time.sleep(0.5)
     seconds = time.perf_counter() - started
