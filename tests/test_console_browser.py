@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,26 +14,11 @@ from bot import create_app
 from bot.db import get_db
 from bot.models import Lead, OutboxItem
 from bot.privacy import decrypt
+from tests.browser import ARTIFACTS, MARKS, launch
 from tests.conftest import make_config
 from tests.console_support import PASSWORD, add_lead, add_staff
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture
@@ -59,7 +43,7 @@ def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch(pw)
         context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
         yield context.new_page()
         context.close()

@@ -109,7 +109,7 @@ def test_report_page_and_word_document_match_the_database(app, may):
     assert "2026年5月1日至5月31日消费投诉举报线索办理情况（全局）" in text
     for sentence in EXPECTED:
         assert sentence in text
-    assert ["食品安全", "3", "1"] in tables and ["预付卡", "2", "2"] in tables and ["dongqu", "1"] in tables
+    assert ["食品安全", "3", "1"] in tables and ["预付卡", "2", "2"] in tables and ["东区街道分局", "1"] in tables
     with get_db(app).scope() as s:
         assert s.scalars(select(AuditEntry.detail).where(AuditEntry.action == "report_download")).all() == [
             "2026-05-01 至 2026-05-31"
@@ -118,7 +118,7 @@ def test_report_page_and_word_document_match_the_database(app, may):
 
 def test_handler_report_counts_their_branch_only(app, may):
     text, tables = _docx_text(Staff(app, "h").get(f"/console/report.docx?{MAY}").data)
-    assert "（shiqi）" in text and "共收到消费者投诉举报线索4条" in text and "转办其他部门0件" in text
+    assert "（石岐街道分局）" in text and "共收到消费者投诉举报线索4条" in text and "转办其他部门0件" in text
     assert not any(row[0] == "dongqu" for row in tables)
 
 

@@ -15,27 +15,14 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from bot import create_app
+from tests.browser import ARTIFACTS, MARKS, launch
 from tests.conftest import make_config
 from tests.wechat_user import AES_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "test-artifacts"
 DOCS = ROOT / "docs"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture
@@ -71,7 +58,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = launch(pw)
         context = chromium.new_context(viewport={"width": 1100, "height": 820}, locale="zh-CN")
         yield context
         context.close()

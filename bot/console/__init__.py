@@ -20,7 +20,19 @@ ERROR_TEXTS = {
 
 def init_app(app: Flask) -> None:
     """Register the console: session cookie rules, CSRF on console forms only, Chinese error pages, `flask staff`."""
-    from bot.console import audit, auth, exports, lead, lead_actions, pushes, queue, staff, stats, templating  # noqa: F401
+    from bot.console import (  # noqa: F401
+        audit,
+        auth,
+        exports,
+        lead,
+        lead_actions,
+        lead_periods,
+        pushes,
+        queue,
+        staff,
+        stats,
+        templating,
+    )
     from bot.console.cli import staff_cli
 
     production = app.config["SETTINGS"]["app"]["production"]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.console import clock
 from bot.console.access import scope_leads
 from bot.console.forms import day_start_utc
+from bot.leads.create import rules
 from bot.models import Delivery, Lead, LeadEvent, Push, StaffUser
 from bot.workflow import CLOSED_STATUSES, KIND_NAMES, OPEN_STATUSES
 
@@ -52,7 +53,8 @@ def compute(s: Session, user: StaffUser, start: date, end: date, today: date) ->
     f.kinds = {KIND_NAMES.get(k, k): n for k, n in grouped(Lead.kind)}
     f.received = sum(f.kinds.values())
     f.by_category = sorted(((k or "其他", n) for k, n in grouped(Lead.category)), key=lambda x: -x[1])
-    f.by_branch = sorted(((k or "待分派", n) for k, n in grouped(Lead.branch)), key=lambda x: -x[1])
+    names = rules(current_app).branches
+    f.by_branch = sorted(((names.name(k) if k else "待分派", n) for k, n in grouped(Lead.branch)), key=lambda x: -x[1])
     f.weekly = _weekly(grouped(Lead.received_on), start, end)
     closed = (Lead.closed_on >= start, Lead.closed_on <= end, Lead.status.in_(CLOSED_STATUSES))
     stmt = scope_leads(select(Lead.category, func.count()).where(*closed), user).group_by(Lead.category)

@@ -13,6 +13,7 @@ from bot.console.figures import Figures, compute
 from bot.console.forms import parse_date
 from bot.console.report_text import docx_bytes, paragraphs, period_title
 from bot.db import session
+from bot.leads.create import rules
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -29,7 +30,7 @@ def _period(default_start: date, today: date) -> tuple[date, date]:
 def scope_name() -> str:
     """Whose figures these are: the whole bureau, or one branch for a handler."""
     user = current_staff()
-    return f"{user.branch}" if user.role == "handler" else "全局"
+    return rules(current_app).branches.name(user.branch) if user.role == "handler" else "全局"
 
 
 def _figures(default_days: int | None) -> Figures:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Delivery, Push
@@ -101,6 +101,19 @@ def record(session: Session, delivery_id: int, claim: str, values: dict[str, Any
         .execution_options(synchronize_session=False)
     )
     return bool(session.execute(stmt).rowcount)
+
+
+def record_many(session: Session, claim: str, results: list[tuple[int, dict[str, Any]]]) -> None:
+    """record() for many deliveries that set the same columns, in one statement executed for every row."""
+    table = Delivery.__table__
+    keys = sorted(results[0][1])
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("d_id"), table.c.claim == bindparam("d_claim"), table.c.state == "sending")
+        .values({key: bindparam(f"v_{key}") for key in keys})
+    )
+    params = [{"d_id": i, "d_claim": claim, **{f"v_{k}": values[k] for k in keys}} for i, values in results]
+    session.execute(stmt, params)
 
 
 def counts(session: Session, push_id: int) -> dict[str, int]:

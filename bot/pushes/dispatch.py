@@ -9,18 +9,19 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 from flask import Flask
-from sqlalchemy import select
 
 from bot.db import get_db, utcnow
-from bot.models import Follower, Push
+from bot.models import Push
 from bot.pushes import audience, claims, mass, report
-from bot.pushes.channels import Content, Outcome, api_for, content_for, send_one
+from bot.pushes.channels import Content, api_for, content_for, send_one
+from bot.pushes.results import Results, values_for
 from bot.pushes.schedule import quiet_until, sync
 from bot.pushes.starts import start_push
+from bot.pushes.workers import Workers
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Push, dict[str, int]], None]
@@ -53,6 +54,7 @@ class Dispatcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.limiter = RateLimiter(self.cfg["rate_per_second"])
         self.halt = threading.Event()  # a push-level fault (quota) stops this batch's remaining sends
+        self.workers: Workers | None = None  # the sending threads, started by the first batch of a push
 
     def run_due(self) -> int:
         """The periodic job: sync schedules, start what is due, then work every active push. Deliveries handled."""
@@ -82,17 +84,22 @@ class Dispatcher:
         """Expand (if needed) and send one push until nothing is claimable; finish it when nothing is left."""
         self.expand(push_id)
         handled = 0
-        while True:
-            with self.db.scope() as s:
-                push = s.get(Push, push_id)
-                if push is None or push.state != "sending":
+        try:
+            while True:
+                with self.db.scope() as s:
+                    push = s.get(Push, push_id)
+                    if push is None or push.state != "sending":
+                        return handled
+                    claims.recover_stale(s, self.app, push, utcnow())
+                    content = self.content(push)
+                n = mass.send(self, push, content) if push.channel == "mass" else self.send_batch(push, content)
+                handled += n
+                if n == 0 and not self.settle(push_id, wait_retries):
                     return handled
-                claims.recover_stale(s, self.app, push, utcnow())
-                content = self.content(push)
-            n = mass.send(self, push, content) if push.channel == "mass" else self.send_batch(push, content)
-            handled += n
-            if n == 0 and not self.settle(push_id, wait_retries):
-                return handled
+        finally:
+            if self.workers is not None:
+                self.workers.close()
+                self.workers = None
 
     def expand(self, push_id: int) -> None:
         """Turn the audience into Delivery rows, one committed page at a time, resumable from the cursor."""
@@ -112,7 +119,7 @@ class Dispatcher:
         return content_for(self.app, self.app.extensions["notices"].get(push.notice_slug))
 
     def send_batch(self, push: Push, content: Content) -> int:
-        """Claim a batch of deliveries and send them concurrently within the rate; each result is committed."""
+        """Claim a batch of deliveries and send them concurrently within the rate; results are committed in groups."""
         claim = uuid.uuid4().hex
         with self.db.scope() as s:
             batch = claims.claim_batch(s, push.id, claim, utcnow(), self.cfg["batch_size"])
@@ -120,48 +127,32 @@ class Dispatcher:
             return 0
         api = api_for(self.app)
         self.halt.clear()
-        with ThreadPoolExecutor(max_workers=self.cfg["concurrency"], thread_name_prefix="push") as pool:
-            for row in batch:
-                pool.submit(self._send_one, api, push, content, claim, row)
+        if self.workers is None:  # kept for the whole push: each thread keeps its connection to the platform open
+            self.workers = Workers(self.cfg["concurrency"])
+        written = Results(self.db, claim)
+        for result in self.workers.map_unordered(partial(self._send_one, api, push, content), batch):
+            if result is not None:
+                written.add(*result)
+        written.flush()
         if self.halt.is_set():
             self.pause(push.id, self.halt_reason)
         self.report_progress(push.id)
         return len(batch)
 
-    def _send_one(self, api, push: Push, content: Content, claim: str, row) -> None:
+    def _send_one(self, api, push: Push, content: Content, row) -> tuple | None:
+        """Send one delivery (in a pool thread); its result for Results.add, or None to leave it to stale recovery."""
         try:
-            if self.halt.is_set():
-                with self.db.scope() as s:
-                    claims.record(s, row.id, claim, {"state": "pending", "claim": None, "attempts": row.attempts - 1})
-                return
+            if self.halt.is_set():  # a quota fault stopped the batch: back to pending, this claim not counted
+                return row.id, row.openid, {"state": "pending", "claim": None, "attempts": row.attempts - 1}, False
             self.limiter.wait()
-            key = f"push{push.id}-d{row.id}"
-            outcome = send_one(self.app, api, push.channel, row.openid, content, key)
-            self.save(push, claim, row, outcome)
-        except Exception:  # a bug must not kill the pool silently: leave the row for stale recovery, log it
-            log.exception("push %s delivery %s: unexpected error", push.id, row.id)
-
-    def save(self, push: Push, claim: str, row, outcome: Outcome) -> None:
-        """Commit one delivery's outcome (and mark a follower the platform says has left)."""
-        now = utcnow()
-        values: dict = {"claim": None, "error": outcome.why}
-        if outcome.kind == "sent":
-            values |= {"state": "sent", "sent_at": now, "msgid": outcome.msgid}
-        elif outcome.kind in ("skipped", "failed"):
-            values["state"] = outcome.kind
-        elif outcome.kind == "pause" or (outcome.kind == "retry" and row.attempts < self.cfg["max_attempts"]):
-            delay = 0 if outcome.kind == "pause" else self.cfg["retry_base_seconds"] * 2 ** (row.attempts - 1)
-            values |= {"state": "pending", "next_attempt_at": now + timedelta(seconds=delay)}
+            outcome = send_one(self.app, api, push.channel, row.openid, content, f"push{push.id}-d{row.id}")
             if outcome.kind == "pause":
                 self.halt_reason = outcome.why
                 self.halt.set()
-        else:
-            values |= {"state": "failed", "error": f"{outcome.why}（已重试 {row.attempts} 次）"}
-        with self.db.scope() as s:
-            if claims.record(s, row.id, claim, values) and outcome.unsubscribed:
-                follower = s.scalars(select(Follower).where(Follower.openid == row.openid)).first()
-                if follower is not None and follower.subscribed:
-                    follower.subscribed, follower.unsubscribed_at = False, now
+            return row.id, row.openid, values_for(outcome, row.attempts, self.cfg, utcnow()), outcome.unsubscribed
+        except Exception:  # a bug must not kill the pool silently: leave the row for stale recovery, log it
+            log.exception("push %s delivery %s: unexpected error", push.id, row.id)
+            return None
 
     def pause(self, push_id: int, why: str | None) -> None:
         """Stop a push after a platform quota fault; it resumes by itself after `quota_pause_seconds`."""

@@ -28,6 +28,7 @@ from bot.wechat.errors import (
     WeChatApiError,
     from_errcode,
 )
+from bot.wechat.lean import LeanPoster
 from bot.wechat.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,14 @@ class _Client(WeChatClient):
     def __init__(self, api: WeChatApi) -> None:
         super().__init__(api.appid, api.secret, timeout=api.timeout, auto_retry=False)
         self.API_BASE_URL = api.base_url
+        # Proxies and CA bundle from the environment, read once here instead of on every call (requests would
+        # also look for ~/.netrc each time: a file-system check per message in a push of 100,000).
+        env = self._http.merge_environment_settings(api.base_url, {}, None, None, None)
+        self._http.proxies.update(env["proxies"])
+        self._http.verify = env["verify"]
+        self._http.trust_env = False
+        # Hot calls (template messages in a push) skip requests when no proxy is in the way (bot.wechat.lean).
+        self.lean = None if env["proxies"] else LeanPoster(api.timeout, env["verify"])
         self._api = api
         self.last_token: str | None = None
 
@@ -109,7 +118,7 @@ class WeChatApi:
             body["url"] = url
         if client_msg_id:
             body["client_msg_id"] = client_msg_id
-        return self._call(lambda c: c.post("message/template/send", data=body))
+        return self._post("message/template/send", body)
 
     def mass_send(
         self,
@@ -188,6 +197,10 @@ class WeChatApi:
         if client is None:
             client = self._local.client = _Client(self)
         return client
+
+    def _post(self, path: str, body: dict) -> dict:
+        """POST body as JSON to path: on the lean path when it applies (bot.wechat.lean), else through wechatpy."""
+        return self._call(lambda c: c.lean.post(c, path, body) if c.lean else c.post(path, data=body))
 
     def _call(self, fn: Callable[[_Client], T]) -> T:
         """Run fn; on a rejected token refresh it once (unless another process did) and retry once."""

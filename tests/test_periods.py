@@ -1,0 +1,69 @@
+"""The statutory clock's interruptions: mediation paused for appraisal (Art 22), a report's verification extended
+once with approval (Art 35), through the console as a handler meets them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import get_db
+from bot.models import AuditEntry, Lead, LeadEvent
+from bot.periods import extend_verification, pause_mediation, resume_mediation
+from bot.workflow import TransitionError, transition
+from tests.console_support import Staff, add_lead, add_staff
+
+
+def test_paused_days_are_added_to_the_sixty_day_limit(app):
+    lead_id = add_lead(app, received_on=date(2026, 3, 2))
+    with get_db(app).scope() as s:
+        lead = s.get(Lead, lead_id)
+        transition(s, lead, "已受理", today=date(2026, 3, 3))
+        assert lead.mediation_due == date(2026, 5, 6)  # 03-03 + 60 = 05-02, inside 劳动节: 05-06
+        pause_mediation(s, lead, date(2026, 3, 10), "委托检测电热水器的安全性能")
+        assert lead.next_due is None
+        with pytest.raises(TransitionError, match="不能重复中止"):
+            pause_mediation(s, lead, date(2026, 3, 11), "again")
+        resume_mediation(s, lead, date(2026, 3, 30), 60)  # 20 days of testing
+        assert lead.mediation_due == date(2026, 5, 22) and lead.next_due == date(2026, 5, 22)  # 03-03 + 80 days
+        kinds = [e.kind for e in s.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead_id))]
+        assert kinds[-2:] == ["clock_paused", "clock_resumed"]
+
+
+def test_verification_is_extended_once_with_an_approver(app):
+    lead_id = add_lead(app, kind="report", received_on=date(2026, 9, 30))
+    with get_db(app).scope() as s:
+        lead = s.get(Lead, lead_id)
+        assert lead.verify_due == date(2026, 10, 27)  # 15 working days across 国庆 2026
+        with pytest.raises(TransitionError, match="负责人"):
+            extend_verification(s, lead, " ", "线索涉及多个平台", 15)
+        extend_verification(s, lead, "张局长", "线索涉及多个平台，需调取交易数据", 15)
+        assert lead.verify_due == date(2026, 11, 17) and lead.next_due == date(2026, 11, 17)
+        with pytest.raises(TransitionError, match="只能延长一次"):
+            extend_verification(s, lead, "张局长", "再延", 15)
+
+
+def test_handler_pauses_and_extends_in_the_console(app):
+    add_staff(app, "h", "handler", "shiqi")
+    complaint = add_lead(app)
+    report = add_lead(app, kind="report")
+    staff = Staff(app, "h")
+    staff.post(f"/console/leads/{complaint}/status", data={"to": "已受理"})
+    page = staff.get(f"/console/leads/{complaint}").get_data(as_text=True)
+    assert "中止调解期限" in page
+    refused = staff.post(f"/console/leads/{complaint}/pause", data={"reason": ""}, follow_redirects=True)
+    assert "请写明鉴定或检测的事项" in refused.get_data(as_text=True)
+    staff.post(f"/console/leads/{complaint}/pause", data={"reason": "委托检测"})
+    page = staff.get(f"/console/leads/{complaint}").get_data(as_text=True)
+    assert "恢复计算调解期限" in page and "调解期限中止（鉴定检测）" in page
+    staff.post(f"/console/leads/{complaint}/resume")
+    extended = staff.post(
+        f"/console/leads/{report}/extend",
+        data={"approver": "张局长", "reason": "需调取平台数据"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "核查期限已延长" in extended and "已经 张局长 批准延长一次" in extended
+    with get_db(app).scope() as s:
+        actions = {a.action for a in s.scalars(select(AuditEntry))}
+    assert {"clock_pause", "clock_resume", "clock_extend"} <= actions
