@@ -53,3 +53,6 @@ clean:
 ## bench: the app under gunicorn against a bare-Flask floor, on SQLite and PostgreSQL; writes bench/results/<date>.md
 bench: $(VENV)/.installed-dev system-packages
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/push_fanout.py --count 100000 --concurrency 32
+	$(BIN)/python bench/console_queue.py --repeat 200
+	$(BIN)/python bench/console_queue.py --repeat 200 --pg
