@@ -105,7 +105,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     marker = pytest.mark.skip(reason=f"PostgreSQL half skipped: {PG_UNAVAILABLE[0]}")
     for item in items:
-        if "[postgresql" in item.nodeid:
+        if "[postgresql" in item.nodeid or item.get_closest_marker("production_shape"):
             item.add_marker(marker)
 
 
