@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from notices.fastpath import FastIndex, FastPath
 from notices.model import CATEGORIES, Notice, Problem
 from notices.store import NoticeStore
 
@@ -38,6 +39,8 @@ def init_app(
     app.config["NOTICES_PER_PAGE"] = per_page
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.notices_cli)
+    fast = app.extensions["notices_fast"] = FastIndex()
+    app.wsgi_app = FastPath(app.wsgi_app, fast, store)  # type: ignore[method-assign]
     return store
 
 

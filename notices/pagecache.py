@@ -13,11 +13,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import Response, request
 
 from notices.model import local_now
 from notices.store import NoticeStore
+
+if TYPE_CHECKING:
+    from notices.fastpath import FastIndex
 
 LIMIT = 256  # pages kept per process (a page is 5-40 KB)
 
@@ -57,16 +61,26 @@ class PageCache:
         return len(self._pages)
 
 
-def respond(cache: PageCache, store: NoticeStore, render: Callable[[], str | bytes], mimetype: str) -> Response:
-    """The page for this request from the cache, rendered by `render()` on a miss; 304 when the client has it."""
+def respond(
+    cache: PageCache,
+    store: NoticeStore,
+    render: Callable[[], str | bytes],
+    mimetype: str,
+    fast: FastIndex | None = None,
+) -> Response:
+    """The page for this request from the cache, rendered by `render()` on a miss; 304 when the client has it.
+    With `fast`, the page is also recorded for the WSGI fast path (notices/fastpath.py), which answers repeats."""
     generation = store.generation
-    key = (request.path, request.query_string, request.host, generation, local_now(store.tz).date(), mimetype)
+    day = local_now(store.tz).date()
+    key = (request.path, request.query_string, request.host, generation, day, mimetype)
     page = cache.get(key)
     if page is None:
         body = render()
         data = body.encode() if isinstance(body, str) else body
         page = Page(data, hashlib.sha1(data).hexdigest(), store.last_modified, mimetype)
         cache.put(key, page)
+    if fast is not None:
+        fast.record(request.environ, generation, day, page)
     response = Response(page.body, mimetype=mimetype)
     response.set_etag(page.etag)
     response.last_modified = page.last_modified

@@ -31,7 +31,7 @@ def conditional(render: Callable[[], str | bytes], mimetype: str = "text/html") 
     """The page `render()` makes, cached per URL and content generation, with an ETag (of the body) and
     Last-Modified (of the content); 304 when the client has it (notices/pagecache.py)."""
     cache = current_app.extensions.setdefault("notices_pages", PageCache())
-    return respond(cache, store(), render, mimetype)
+    return respond(cache, store(), render, mimetype, current_app.extensions.get("notices_fast"))
 
 
 @bp.app_template_filter("cn_date")
