@@ -190,3 +190,20 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_app(db_url, standin, tmp_path):
+    """Build apps on the test's database pointed at the standin (pushes' settings as keywords); disposed at the end."""
+    from tests.pushes_helpers import push_config
+
+    made = []
+
+    def build(wechat: dict | None = None, **pushes):
+        app = create_app(push_config(db_url, standin, tmp_path, wechat, **pushes))
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        app.extensions["db"].engine.dispose()

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from bot import create_app
 from bot.db import get_db
 from bot.models import Lead, OutboxItem
 from bot.privacy import decrypt
-from tests.browser import ARTIFACTS, MARKS, launch
+from tests.browser import ARTIFACTS, MARKS, chromium_context, serve
 from tests.conftest import make_config
 from tests.console_support import PASSWORD, add_lead, add_staff
 
@@ -28,26 +26,15 @@ def served(tmp_path):
     add_staff(app, "li", "handler", "shiqi", display_name="李办理")
     add_lead(app, business_name="好又多超市", ticket="T20260506001", received_on=date(2026, 5, 6))
     add_lead(app, business_name="美味蛋糕店", ticket="T20260507002", category="预付卡", received_on=date(2026, 5, 7))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
+    with serve(app) as url:
+        yield app, url
     app.extensions["db"].engine.dispose()
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch(pw)
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    with chromium_context(viewport={"width": 1366, "height": 900}, locale="zh-CN") as context:
         yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def _move(page, to: str, **fields: str) -> None:

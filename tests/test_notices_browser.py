@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from tests.browser import ARTIFACTS, MARKS, launch
+from tests.browser import ARTIFACTS, MARKS, chromium_context, serve
 from tests.notices_kit import SHIPPED, notice_app
 
 CJK_FONTS = ("WenQuanYi", "Noto Sans CJK", "Noto Serif CJK", "Source Han", "Droid Sans Fallback", "AR PL")
@@ -18,25 +15,14 @@ pytestmark = MARKS
 @pytest.fixture(scope="module")
 def server():
     """The notice pages served by a real HTTP server on a free loopback port, in a thread."""
-    httpd = make_server("127.0.0.1", 0, notice_app(SHIPPED), threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
+    with serve(notice_app(SHIPPED)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def phone():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = launch(pw)
-        context = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True)
+    with chromium_context(viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True) as context:
         yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def cjk_fonts(page, selector: str) -> list[str]:

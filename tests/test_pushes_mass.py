@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from bot import create_app
 from bot.db import get_db
 from bot.models import Delivery, MassSend, Push
 from bot.pushes.dispatch import run_due
-from tests.pushes_helpers import add_followers, push_config, say, schedule
-
-
-@pytest.fixture
-def make_app(db_url, standin, tmp_path):
-    made = []
-
-    def build(wechat: dict | None = None, **pushes):
-        app = create_app(push_config(db_url, standin, tmp_path, wechat, **pushes))
-        made.append(app)
-        return app
-
-    yield build
-    for app in made:
-        app.extensions["db"].engine.dispose()
+from tests.pushes_helpers import (
+    add_followers,
+    say,
+    schedule,
+)
 
 
 def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_app, standin):

@@ -9,29 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot import create_app
 from bot.db import get_db, utcnow
 from bot.models import Delivery, Follower, Push
 from bot.pushes.dispatch import Dispatcher, run_due
 from bot.wechat.client import get_api
-from tests.pushes_helpers import add_followers, push_config, received, schedule
+from tests.pushes_helpers import (
+    add_followers,
+    received,
+    schedule,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def make_app(db_url, standin, tmp_path):
-    """Build apps on the test's database pointed at the standin; disposed at the end."""
-    made = []
-
-    def build(wechat: dict | None = None, **pushes):
-        app = create_app(push_config(db_url, standin, tmp_path, wechat, **pushes))
-        made.append(app)
-        return app
-
-    yield build
-    for app in made:
-        app.extensions["db"].engine.dispose()
 
 
 def _push(app, push_id: int) -> Push:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from bot import create_app
-from tests.browser import ARTIFACTS, MARKS, launch
+from tests.browser import ARTIFACTS, MARKS, chromium_context
 from tests.conftest import make_config
 from tests.wechat_user import AES_KEY
 
@@ -55,14 +55,8 @@ def served(tmp_path, request):
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = launch(pw)
-        context = chromium.new_context(viewport={"width": 1100, "height": 820}, locale="zh-CN")
+    with chromium_context(viewport={"width": 1100, "height": 820}, locale="zh-CN") as context:
         yield context
-        context.close()
-        chromium.close()
 
 
 def shot(page, name: str, docs: bool = False) -> None:

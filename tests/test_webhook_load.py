@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.models import InboundMessage
-from tests.wechat_user import WeChat, make_wechat, new_id, serve, text_xml
+from tests.browser import serve
+from tests.wechat_user import WeChat, make_wechat, new_id, text_xml
 
 BURST = 200
 ASKS = {

@@ -14,7 +14,8 @@ from bot.models import Follower, InboundMessage, KeyValue
 from bot.wechat.messages import TextReply
 from bot.wechat.replies import phrase
 from bot.wechat.router import get_router
-from tests.wechat_user import WeChat, event_xml, make_wechat, new_id, serve, text_xml
+from tests.browser import serve
+from tests.wechat_user import WeChat, event_xml, make_wechat, new_id, text_xml
 
 
 def count_effects(ctx, delay: float = 0.0) -> TextReply:

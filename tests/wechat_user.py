@@ -6,13 +6,11 @@ reply. Signing and AES come from wechatpy's own WeChatCrypto, not from the app's
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import itertools
 import random
 import re
-import threading
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -170,23 +168,6 @@ def make_wechat(db_url: str, mode: str, **sections: dict) -> WeChat:
     wx = WeChat(app.test_client(), TOKEN, APP_ID, key)
     wx.app = app
     return wx
-
-
-@contextlib.contextmanager
-def serve(app):
-    """The app on a real threaded HTTP server on a free loopback port; yields its base URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    server.socket.listen(1024)  # room for a burst of simultaneous connections
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
 
 
 def help_reply(app, text: str) -> str:
