@@ -46,38 +46,41 @@ def wsgi_us(app, envs: list[dict]) -> float:
 
 
 def phases(app, envs: list[dict]) -> dict[str, float]:
-    from flask import request
-
-    from bot.db import session, utcnow
+    """The same steps as bot/wechat/inbox.py's Inbox._transaction for a fresh message, timed one by one."""
+    from bot.db import get_db, utcnow
     from bot.wechat import inbox
-    from bot.wechat.handlers import touch_follower
+    from bot.wechat.handlers import TOUCH
+    from bot.wechat.messages import Context
     from bot.wechat.protocol import dedupe_key
+    from bot.wechat.views import _query
 
-    webhook, acc = app.extensions["webhook"], collections.Counter()
+    webhook, acc, engine = app.extensions["webhook"], collections.Counter(), get_db(app).engine
+    names = ["verify+decrypt+parse", "connect+BEGIN", "nonce", "retry look-up", "follower", "route+render",
+             "record row+reply", "COMMIT", "seal"]  # fmt: skip
     for env in envs:
-        with app.request_context(env):
+        with app.app_context():
             marks = [time.perf_counter()]
-            envelope = webhook.open(request)
+            envelope = webhook.open(_query(env["QUERY_STRING"]), env)
             marks.append(time.perf_counter())
-            s, now, key = session(), utcnow(), dedupe_key(envelope.msg)
-            s.connection()
-            marks.append(time.perf_counter())
-            inbox.claim_nonce(s, envelope.nonce, key, now, 300)
-            marks.append(time.perf_counter())
-            row_id, _ = inbox.claim_message(s, envelope.msg, key, now)
-            marks.append(time.perf_counter())
-            in_dialogue = touch_follower(s, envelope.msg, now)
-            marks.append(time.perf_counter())
-            body = webhook.inbox._answer(s, envelope, now, in_dialogue)
-            marks.append(time.perf_counter())
-            inbox._STORE_REPLY.execute(s, row_id=row_id, body=body)
-            marks.append(time.perf_counter())
-            s.commit()
-            marks.append(time.perf_counter())
+            now, key = utcnow(), dedupe_key(envelope.msg)
+            with engine.connect() as conn:
+                conn.begin()
+                cur, dialect = conn.connection.cursor(), conn.dialect
+                marks.append(time.perf_counter())
+                webhook.inbox._claim_nonce(cur, dialect, envelope.nonce, key, now)
+                marks.append(time.perf_counter())
+                inbox._STORED_REPLY.fetch(cur, dialect, key=key)
+                marks.append(time.perf_counter())
+                in_dialogue = bool(TOUCH.fetch(cur, dialect, openid=envelope.msg.openid, now=now)[0])
+                marks.append(time.perf_counter())
+                body = webhook.inbox._answer(envelope, Context(envelope.msg, None, app, now, in_dialogue))
+                marks.append(time.perf_counter())
+                inbox._RECORD.fetch(cur, dialect, key=key, openid=envelope.msg.openid, kind="text", now=now, body=body)
+                marks.append(time.perf_counter())
+                conn.commit()
+                marks.append(time.perf_counter())
             webhook.seal(body, envelope)
             marks.append(time.perf_counter())
-        names = ["verify+decrypt+parse", "BEGIN", "nonce", "dedupe row", "follower", "route+render", "store reply",
-                 "COMMIT", "seal"]  # fmt: skip
         for name, a, b in zip(names, marks[:-1], marks[1:], strict=True):
             acc[name] += b - a
     return {k: v / len(envs) * 1e6 for k, v in acc.items()}

@@ -78,7 +78,10 @@ class Prepared:
         self._lock = threading.Lock()
 
     def _compiled(self, conn: Connection) -> _Compiled:
-        dialect = conn.dialect
+        return self.for_dialect(conn.dialect)
+
+    def for_dialect(self, dialect: Dialect) -> _Compiled:
+        """The statement compiled for `dialect` (once)."""
         found = self._by_dialect.get(dialect.name)
         if found is None:
             with self._lock:
@@ -102,3 +105,12 @@ class Prepared:
         """The first column of the first row, or None."""
         row = self.first(session, **params)
         return None if row is None else row[0]
+
+    def fetch(self, cursor: Any, dialect: Dialect, **params: Any) -> tuple | None:
+        """Run the statement on a DBAPI cursor of a connection already in a transaction; its first row, or None.
+
+        The webhook's path (bot/wechat/inbox.py): no Connection.execute bookkeeping at all, only the driver.
+        """
+        compiled = self.for_dialect(dialect)
+        cursor.execute(compiled.sql, compiled.params(params))
+        return compiled.row(cursor.fetchone()) if compiled.results else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import bindparam, delete, exists, update
@@ -48,20 +47,17 @@ def _touch(dialect: str):
     ).returning(table.c.in_dialogue)
 
 
-_TOUCH = Prepared(_touch)
+# Note the time of a user's message or action (the 48-hour window), creating the follower when unknown; returns
+# whether the user is in a dialogue (the row's flag, current even when another process just changed it: the upsert
+# waits for that transaction and returns the row as it committed it).
+TOUCH = Prepared(_touch)
 
 
-def touch_follower(session: Session, msg: Incoming, now: datetime) -> bool | None:
-    """Note the time of a user's message or action (the 48-hour window), creating the follower when unknown.
-
-    Returns whether the user is in a dialogue (the row's flag, current even when another process just changed it:
-    the upsert waits for that transaction and returns the row as it committed it), or None when not touched.
-    """
-    if msg.type == "event" and msg.event not in WINDOW_EVENTS:
-        return None
-    if msg.event == "subscribe":
-        return None  # subscribe() writes the whole row
-    return bool(_TOUCH.scalar(session, openid=msg.openid, now=now))
+def touches_follower(msg: Incoming) -> bool:
+    """Whether this message or event opens the 48-hour window (the webhook then runs TOUCH before routing)."""
+    if msg.type == "event":
+        return msg.event in WINDOW_EVENTS and msg.event != "subscribe"  # subscribe() writes the whole row
+    return True
 
 
 def subscribe(ctx: Context) -> Reply:

@@ -1,8 +1,13 @@
 """One inbound message, one small transaction: the nonce, the de-duplication row, the handler and the stored reply.
 
+The claims run as precompiled SQL straight on the driver's cursor (bot/statements.py), on a Connection in a
+transaction of its own; a handler that needs the ORM gets a Session joined to that same transaction on first use
+(`Context.session`), so its work, the nonce and the message row commit or roll back together.
+
 A retry (same sender and MsgId, or for events the same sender, CreateTime and event) finds the row and gets the
-reply stored with it, so it never causes a second effect. Two copies arriving at once meet at the unique key: the
-database makes the second wait for the first's commit, and it then returns the first's reply.
+reply stored with it, so it never causes a second effect: it reads the row before anything else is done. Two copies
+arriving at once both miss the row; the second's insert of the row then waits for the first's commit (the unique
+key), finds it taken, rolls back everything its own handler did and answers with the first's reply.
 """
 
 from __future__ import annotations
@@ -13,15 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from bot.db import utcnow
+from bot.db import get_db, utcnow
 from bot.models import InboundMessage
 from bot.models.webhook import WebhookNonce
 from bot.statements import Prepared, dialect_insert
 from bot.wechat import replies
-from bot.wechat.handlers import touch_follower
+from bot.wechat.handlers import TOUCH, touches_follower
 from bot.wechat.messages import Context, Incoming, TextReply
 from bot.wechat.protocol import KNOWN_EVENTS, KNOWN_TYPES, Refused, dedupe_key
 from bot.wechat.render import SUCCESS, render
@@ -29,6 +34,7 @@ from bot.wechat.router import get_router
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = 60.0  # seconds between two clean-ups of expired nonces in one process
+ATTEMPTS = 3  # a message is answered in at most: its handler, an apology, a read of a concurrent copy's reply
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,10 @@ class Envelope:
     timestamp: str
     nonce: str
     account: str
+
+
+class _HandlerFailed(Exception):
+    """The handler raised (already logged): the transaction is rolled back and the consumer gets an apology."""
 
 
 def _nonce_claim(dialect: str):
@@ -53,28 +63,23 @@ def _nonce_claim(dialect: str):
     ).returning(table.c.nonce)
 
 
-def _message_claim(dialect: str):
-    table = InboundMessage.__table__
-    ins = dialect_insert(dialect, table).values(
-        dedupe_key=bindparam("key"),
-        openid=bindparam("openid"),
-        msg_type=bindparam("kind"),
-        received_at=bindparam("now"),
-    )
-    # On a conflict the no-op update returns the existing row (after the other transaction committed, on PostgreSQL).
-    return ins.on_conflict_do_update(
-        index_elements=[table.c.dedupe_key], set_={"dedupe_key": ins.excluded.dedupe_key}
-    ).returning(table.c.id, table.c.reply)
-
-
 _CLAIM_NONCE = Prepared(_nonce_claim)
 _SEEN_NONCE = Prepared(lambda _: select(WebhookNonce.dedupe_key).where(WebhookNonce.nonce == bindparam("nonce")))
-_CLAIM_MESSAGE = Prepared(_message_claim)
-_STORE_REPLY = Prepared(
-    lambda _: (
-        update(InboundMessage.__table__)
-        .where(InboundMessage.__table__.c.id == bindparam("row_id"))
-        .values(reply=bindparam("body"))
+_STORED_REPLY = Prepared(
+    lambda _: select(InboundMessage.__table__.c.reply).where(InboundMessage.__table__.c.dedupe_key == bindparam("key"))
+)
+_RECORD = Prepared(
+    lambda dialect: (
+        dialect_insert(dialect, InboundMessage.__table__)
+        .values(
+            dedupe_key=bindparam("key"),
+            openid=bindparam("openid"),
+            msg_type=bindparam("kind"),
+            received_at=bindparam("now"),
+            reply=bindparam("body"),
+        )
+        .on_conflict_do_nothing(index_elements=[InboundMessage.__table__.c.dedupe_key])
+        .returning(InboundMessage.__table__.c.id)
     )
 )
 _PURGE = Prepared(
@@ -82,83 +87,94 @@ _PURGE = Prepared(
 )
 
 
-def claim_nonce(session: Session, nonce: str, key: str, now: datetime, window: int) -> None:
-    """Remember the nonce; refuse it when it came before with another message (a replay with a new body)."""
-    expires = now + timedelta(seconds=2 * window)
-    if _CLAIM_NONCE.scalar(session, nonce=nonce, key=key, expires=expires, now=now) is not None:
-        return
-    if _SEEN_NONCE.scalar(session, nonce=nonce) != key:
-        raise Refused(403, "nonce already used within the replay window")
-    # The same nonce with the same message: a duplicate delivery, answered from the stored reply below.
-
-
-def claim_message(session: Session, msg: Incoming, key: str, now: datetime) -> tuple[int, str | None]:
-    """Insert the de-duplication row, or find the one there: (its id, its stored reply, None when it is new).
-
-    Every committed row has its reply (it is stored in the transaction that inserts the row), so a row with no
-    reply is the one just inserted.
-    """
-    kind = msg.type if msg.type != "event" else f"event:{msg.event}"
-    row = _CLAIM_MESSAGE.first(session, key=key, openid=msg.openid, kind=kind[:32], now=now)
-    assert row is not None  # an upsert with RETURNING always returns the row
-    return row[0], row[1]
-
-
 class Inbox:
     """The message pipeline of one app (settings read once)."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+        self.db = get_db(app)
         self.window = app.config["SETTINGS"]["wechat"]["replay_window"]
         self._purged = 0.0
 
-    def process(self, session: Session, env: Envelope) -> str:
-        """The plain reply body for a verified message (stored XML for a retry); commits one transaction."""
+    def process(self, env: Envelope) -> str:
+        """The plain reply body for a verified message (the stored one for a retry), committed with its effects."""
         now, key = utcnow(), dedupe_key(env.msg)
-        try:
-            self._purge(session, now)
-            row_id, stored, in_dialogue = self._claim(session, env, key, now)
-            if stored is None:
-                try:
-                    stored = self._answer(session, env, now, in_dialogue)
-                except Exception:
-                    # The handler's work goes (the whole transaction: cheaper than a savepoint on every message);
-                    # the claims are made again and the consumer gets an apology.
-                    session.rollback()
-                    row_id, stored, _ = self._claim(session, env, key, now)
-                    if stored is None:
-                        stored = self._apology(env)
-                        _STORE_REPLY.execute(session, row_id=row_id, body=stored)
-                else:
-                    _STORE_REPLY.execute(session, row_id=row_id, body=stored)
-            session.commit()
-            return stored
-        except BaseException:
-            session.rollback()
-            raise
+        answer = self._answer
+        for _ in range(ATTEMPTS):
+            try:
+                body = self._transaction(env, key, now, answer)
+            except _HandlerFailed:
+                answer = self._apology  # the handler's work went with the rollback; the claims are made again
+                continue
+            if body is not None:
+                return body
+            # A copy of this message committed its row first: the next attempt reads that row's reply.
+        raise RuntimeError(f"message not settled after {ATTEMPTS} attempts")  # each attempt settles or reads a row
 
-    def _claim(self, session: Session, env: Envelope, key: str, now: datetime) -> tuple[int, str | None, bool | None]:
-        """The nonce, the de-duplication row and, for a new message, the follower's time.
+    def _transaction(self, env: Envelope, key: str, now: datetime, answer) -> str | None:
+        """One attempt in one transaction: the reply, or None when a concurrent copy's row won (rolled back)."""
+        with self.db.engine.connect() as conn:
+            conn.begin()  # BEGIN IMMEDIATE on SQLite (bot/db.py)
+            session: Session | None = None
+            cursor, dialect = conn.connection.cursor(), conn.dialect
+            try:
+                self._purge(cursor, dialect, now)
+                self._claim_nonce(cursor, dialect, env.nonce, key, now)
+                found = _STORED_REPLY.fetch(cursor, dialect, key=key)
+                if found is not None:
+                    conn.commit()  # the nonce of this delivery is remembered; nothing else happened
+                    return found[0]
+                in_dialogue = None
+                if touches_follower(env.msg):
+                    in_dialogue = bool(TOUCH.fetch(cursor, dialect, openid=env.msg.openid, now=now)[0])
 
-        Returns (row id, stored reply or None for a new message, whether the sender is in a dialogue or None).
+                def open_session() -> Session:
+                    nonlocal session
+                    session = self.db.sessions(bind=conn, join_transaction_mode="conditional_savepoint")
+                    return session
+
+                context = Context(env.msg, None, self.app, now, in_dialogue, opener=open_session)
+                body = answer(env, context)
+                kind = env.msg.type if env.msg.type != "event" else f"event:{env.msg.event}"
+                row = _RECORD.fetch(cursor, dialect, key=key, openid=env.msg.openid, kind=kind[:32], now=now, body=body)
+                if row is None:
+                    conn.rollback()
+                    return None
+                conn.commit()
+                return body
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cursor.close()
+                if session is not None:
+                    session.close()
+
+    def _claim_nonce(self, cursor, dialect, nonce: str, key: str, now: datetime) -> None:
+        """Remember the nonce; refuse it when it came before with another message (a replay with a new body).
+
+        The same nonce with the same message is a duplicate delivery: it is answered from the stored reply.
         """
-        claim_nonce(session, env.nonce, key, now, self.window)
-        row_id, stored = claim_message(session, env.msg, key, now)
-        in_dialogue = touch_follower(session, env.msg, now) if stored is None else None
-        return row_id, stored, in_dialogue
+        expires = now + timedelta(seconds=2 * self.window)
+        if _CLAIM_NONCE.fetch(cursor, dialect, nonce=nonce, key=key, expires=expires, now=now) is not None:
+            return
+        seen = _SEEN_NONCE.fetch(cursor, dialect, nonce=nonce)
+        if seen is None or seen[0] != key:
+            raise Refused(403, "nonce already used within the replay window")
 
-    def _answer(self, session: Session, env: Envelope, now: datetime, in_dialogue: bool | None = None) -> str:
+    def _answer(self, env: Envelope, ctx: Context) -> str:
         """Route and render; a handler that raises is logged here and its work rolled back by the caller."""
         msg = env.msg
         if not self._understood(msg):
             log.info("unhandled message type=%s event=%s answered success", msg.type[:32], msg.event[:40])
             return SUCCESS
         try:
-            reply = get_router(self.app).route(Context(msg, session, self.app, now, in_dialogue))
+            reply = get_router(self.app).route(ctx)
             body = render(reply, msg, env.account, int(time.time()))
-            session.flush()  # the handler's pending ORM work fails here, not at commit
+            if ctx.session_opened:
+                ctx.session.flush()  # the handler's pending ORM work fails here, not at commit
             return body
-        except Exception:
+        except Exception as exc:
             log.exception(
                 "handler failed type=%s event=%s msg_id=%s create_time=%s",
                 msg.type[:32],
@@ -166,9 +182,9 @@ class Inbox:
                 msg.msg_id,
                 msg.create_time,
             )
-            raise
+            raise _HandlerFailed from exc
 
-    def _apology(self, env: Envelope) -> str:
+    def _apology(self, env: Envelope, _ctx: Context) -> str:
         return render(TextReply(replies.phrase(self.app, "apology")), env.msg, env.account, int(time.time()))
 
     def _understood(self, msg: Incoming) -> bool:
@@ -177,10 +193,10 @@ class Inbox:
             return msg.event in KNOWN_EVENTS or msg.event in router.events
         return msg.type in KNOWN_TYPES or msg.type in router.types
 
-    def _purge(self, session: Session, now: datetime) -> None:
+    def _purge(self, cursor, dialect, now: datetime) -> None:
         """Delete expired nonces now and then (any process may; it is idempotent)."""
         tick = time.monotonic()
         if tick - self._purged < PURGE_EVERY:
             return
         self._purged = tick
-        _PURGE.execute(session, now=now)
+        _PURGE.fetch(cursor, dialect, now=now)

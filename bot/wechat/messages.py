@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -58,13 +59,39 @@ class ImageReply:
 Reply = TextReply | NewsReply | ImageReply | None  # None: answer "success" (nothing shown)
 
 
-@dataclass
 class Context:
-    """Everything a handler needs: the message, the request's database session, the app and the time."""
+    """Everything a handler needs: the message, a database session, the app and the time.
 
-    msg: Incoming
-    session: Session
-    app: Flask
-    now: datetime
-    # Whether the sender is in a dialogue, when the webhook already knows it (from the follower upsert); None: unknown.
-    in_dialogue: bool | None = None
+    The webhook opens the session only when a handler first asks for it (`opener`), joined to the transaction that
+    already holds the message's claims; a keyword reply never pays for one.
+    """
+
+    __slots__ = ("_opener", "_session", "app", "in_dialogue", "msg", "now")
+
+    def __init__(
+        self,
+        msg: Incoming,
+        session: Session | None,
+        app: Flask,
+        now: datetime,
+        in_dialogue: bool | None = None,
+        *,
+        opener: Callable[[], Session] | None = None,
+    ) -> None:
+        self.msg, self.app, self.now = msg, app, now
+        # Whether the sender is in a dialogue, when the webhook knows it (from the follower upsert); None: unknown.
+        self.in_dialogue = in_dialogue
+        self._session, self._opener = session, opener
+
+    @property
+    def session(self) -> Session:
+        """The database session (opened on first use when the context was given an opener)."""
+        if self._session is None:
+            if self._opener is None:
+                raise RuntimeError("this context has no database session")
+            self._session = self._opener()
+        return self._session
+
+    @property
+    def session_opened(self) -> bool:
+        return self._session is not None

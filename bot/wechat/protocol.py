@@ -17,6 +17,7 @@ from typing import Any
 
 from wechatpy.crypto import PrpCrypto
 from wechatpy.exceptions import InvalidAppIdException
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from bot.wechat.messages import Incoming
 
@@ -60,12 +61,15 @@ def check_timestamp(timestamp: str, window: int, now: float | None = None) -> in
     return value
 
 
-def read_body(request, limit: int) -> bytes:
-    """The POST body, refused with 413 when larger than `limit` (declared or actual) without reading past it."""
-    length = request.content_length
+def read_body(environ: dict, limit: int) -> bytes:
+    """The POST body of a WSGI request, refused with 413 when larger than `limit` (declared or actual).
+
+    Never reads past the declared length (werkzeug's input stream bounds it, or ends a chunked body).
+    """
+    length = get_content_length(environ)
     if length is not None and length > limit:
         raise Refused(413, "body too large")
-    data = request.stream.read(limit + 1)
+    data = get_input_stream(environ, max_content_length=None).read(limit + 1)
     if len(data) > limit:
         raise Refused(413, "body too large")
     return data
