@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import sqlite3
 import sys
 import threading
@@ -19,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from flask.cli import AppGroup
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,54 @@ class Database:
 BUSY_TIMEOUT = 15.0  # seconds a SQLite writer waits for another before "database is locked"
 
 
-class _SQLiteConnection(sqlite3.Connection):
-    """A sqlite3 connection that holds its database's in-process writer lock from BEGIN to COMMIT or ROLLBACK.
+class WriterLock:
+    """One SQLite database's writer lock: a thread lock for this process's threads, then a file lock between processes.
 
-    SQLite lets one writer in at a time and makes the others poll with sleeps of 1, 2, 5, 10 ... ms. Threads of one
-    process queue here instead and the next one starts the moment the holder commits (bench/README.md, step 2); only
-    writers of different processes still meet SQLite's own wait.
+    SQLite lets one writer in at a time and makes the others poll with sleeps of 1, 2, 5, 10 ... ms: two busy
+    processes then spend their time asleep while the database is free (bench/README.md, steps 2 and 10). Writers
+    queue here instead, the threads of a process on the thread lock and the processes on `flock` of a file beside
+    the database, and the next one starts the moment the holder commits. SQLite's own lock and busy timeout still
+    apply behind it (a process that does not take this lock, such as the sqlite3 shell, is waited for as before).
     """
 
-    write_lock: threading.Lock
+    def __init__(self, path: str | None) -> None:
+        self.thread = threading.Lock()
+        self.path = path + ".write-lock" if path and path != ":memory:" else None
+        self._fd: int | None = None
+        self._pid = 0
+
+    def acquire(self, timeout: float) -> bool:
+        if not self.thread.acquire(timeout=timeout):
+            return False
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # sleeps in the kernel until the holder releases: no polling
+        except BaseException:
+            self.thread.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None and self._pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self.thread.release()
+
+    def _file(self) -> int | None:
+        if self.path is None:
+            return None
+        if self._pid != os.getpid():  # opened before a fork: the child needs its own open file (flock is per file)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A sqlite3 connection that holds its database's WriterLock from BEGIN to COMMIT or ROLLBACK."""
+
+    write_lock: WriterLock
     holding = False
 
     def begin_immediate(self) -> None:
@@ -117,7 +157,7 @@ def _make_engine(url: str, echo: bool) -> Engine:
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT, "factory": _SQLiteConnection}
     engine = create_engine(url, echo=echo, connect_args=connect_args)
-    write_lock = threading.Lock()  # one per engine, i.e. per database file and process
+    write_lock = WriterLock(make_url(url).database)  # one per engine, i.e. per database file and process
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn, _record):
