@@ -1,6 +1,6 @@
 """Where one webhook message's time goes, phase by phase, in process (no server, no profiler): SQLite, safe mode.
 
-Usage: python bench/phases.py [--n 3000]
+Usage: python bench/phases.py [--n 3000] [--pg]
 Prints microseconds per message for the whole WSGI call (fresh and retried) and for each phase of a fresh one:
 verify + decrypt + parse, BEGIN, the nonce, the de-duplication row, the follower upsert, routing + rendering,
 storing the (encrypted) reply, COMMIT, and sealing (AES + signature) the answer.
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import wire  # noqa: E402
+from bench import run, wire  # noqa: E402
 from bench.run import WECHAT, app_config  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def phases(app, envs: list[dict]) -> dict[str, float]:
     """The same steps as bot/wechat/inbox.py's Inbox._transaction for a fresh message, timed one by one."""
     from bot.db import get_db, utcnow
     from bot.wechat import inbox
-    from bot.wechat.handlers import TOUCH
+    from bot.wechat.handlers import follower_state
     from bot.wechat.messages import Context
     from bot.wechat.protocol import dedupe_key
     from bot.wechat.views import _query
@@ -71,7 +71,7 @@ def phases(app, envs: list[dict]) -> dict[str, float]:
                 marks.append(time.perf_counter())
                 inbox._STORED_REPLY.fetch(cur, dialect, key=key)
                 marks.append(time.perf_counter())
-                in_dialogue = bool(TOUCH.fetch(cur, dialect, openid=envelope.msg.openid, now=now)[0])
+                in_dialogue = follower_state(cur, dialect, envelope.msg.openid, now)
                 marks.append(time.perf_counter())
                 body = webhook.inbox._answer(envelope, Context(envelope.msg, None, app, now, in_dialogue))
                 marks.append(time.perf_counter())
@@ -89,9 +89,11 @@ def phases(app, envs: list[dict]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--pg", action="store_true", help="on a throwaway PostgreSQL server instead of SQLite")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="phases-")
-    Path(work, "c.toml").write_text(app_config(f"sqlite:///{work}/b.db"))
+    url, stop = run.database_url("postgresql" if args.pg else "sqlite", Path(work))
+    Path(work, "c.toml").write_text(app_config(url))
     os.environ["APP_CONFIG"] = f"{work}/c.toml"
     from bot import create_app
 
@@ -102,6 +104,7 @@ def main() -> None:
     print(f"WSGI call, retried message: {wsgi_us(app, environs(args.n, 'a', 2 * 10**15)):.0f} us")
     for name, us in phases(app, environs(args.n, "b", 3 * 10**15)).items():
         print(f"  {name:22} {us:6.0f} us")
+    stop()
 
 
 if __name__ == "__main__":

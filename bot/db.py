@@ -9,6 +9,7 @@ import os
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from flask.cli import AppGroup
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,13 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def utcnow() -> datetime:
     """The current time, timezone-aware (UTC); use as a column default callable."""
     return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored time as timezone-aware UTC: SQLite hands back naive datetimes for timezone-aware columns."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -154,7 +163,9 @@ class _SQLiteConnection(sqlite3.Connection):
 
 def _make_engine(url: str, echo: bool) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+        _ping_when_idle(engine)
+        return engine
     connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT, "factory": _SQLiteConnection}
     engine = create_engine(url, echo=echo, connect_args=connect_args)
     write_lock = WriterLock(make_url(url).database)  # one per engine, i.e. per database file and process
@@ -176,6 +187,38 @@ def _make_engine(url: str, echo: bool) -> Engine:
         conn.connection.dbapi_connection.begin_immediate()
 
     return engine
+
+
+IDLE_PING = 5.0  # seconds a pooled server connection may sit unused before it is tested on checkout
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled server connection on checkout when it sat unused for IDLE_PING seconds (a server restart, an
+    idle timeout on the way); a connection in steady use is handed out as it is.
+
+    SQLAlchemy's pool_pre_ping tests every checkout, a round trip to the server for each request; under load that
+    was one of the webhook's seven (bench/README.md). A failed test raises DisconnectionError: the pool drops the
+    connection and checks out a new one.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING:
+            return  # new, or in steady use
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_conn.rollback()
+        except Exception as exc:
+            idle = time.monotonic() - since
+            log.warning("pooled database connection failed its test after %.0f s idle: %s", idle, type(exc).__name__)
+            raise DisconnectionError("connection failed its checkout test") from exc
 
 
 def get_db(app: Flask | None = None) -> Database:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import utcnow
+from bot.db import aware, utcnow
 from bot.models import KeyValue, StaffUser
 
 _hasher = PasswordHasher()
@@ -45,13 +45,6 @@ def password_problem(password: str, again: str) -> str | None:
 def fingerprint(user: StaffUser) -> str:
     """A short value kept in the session: a changed password or a disabled account ends existing sessions."""
     return hashlib.sha256(f"{user.id}:{user.password_hash}:{user.disabled}".encode()).hexdigest()[:16]
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """A stored time as timezone-aware UTC (SQLite hands back naive values)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def minutes_until(moment: datetime, now: datetime) -> int:

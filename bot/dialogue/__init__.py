@@ -3,12 +3,13 @@ the database (so it survives restarts and works across processes), run as the ro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.db import aware
 from bot.dialogue.flow import Flow, discard
 from bot.dialogue.steps import next_step
 from bot.leads.texts import texts
@@ -41,10 +42,6 @@ def init_app(app: Flask) -> None:
     router.menu(MENU_KEY)(start_by_menu)
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _load(ctx: Context) -> DialogueState | None:
     query = select(DialogueState).where(DialogueState.openid == ctx.msg.openid, DialogueState.flow == FLOW)
     return ctx.session.execute(query.with_for_update()).scalar_one_or_none()
@@ -70,7 +67,7 @@ def intercept(ctx: Context) -> object:
     if state is None:
         return NOT_MINE
     idle = ctx.app.config["SETTINGS"]["dialogue"]["idle_minutes"]
-    if ctx.now - _aware(state.updated_at) > timedelta(minutes=idle):
+    if ctx.now - aware(state.updated_at) > timedelta(minutes=idle):
         discard(ctx, state)
         ctx.session.flush()
         notice = texts(ctx.app).get("control.expired", minutes=idle)

@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
 
-from bot.db import get_db, utcnow
+from bot.db import aware, get_db, utcnow
 from bot.leads.rules import resolve
 from bot.models import Evidence, Follower, InboundMessage, Lead, LeadEvent
 from bot.outbox import Job, PermanentError, handler
 from bot.privacy import mask_text
 
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _record_evidence(session, item, result, error) -> None:
@@ -43,7 +39,7 @@ def fetch_evidence(job: Job) -> dict:
         ev = s.get(Evidence, job.payload["evidence_id"])
         if ev is None:  # the dialogue was cancelled and the photo discarded
             return {"skipped": "evidence discarded"}
-        media_id, received = ev.media_id, _aware(ev.received_at)
+        media_id, received = ev.media_id, aware(ev.received_at)
     lifetime = timedelta(days=app.config["SETTINGS"]["leads"]["media_lifetime_days"])
     if utcnow() - received > lifetime:
         raise PermanentError(f"media expired on the platform (older than {lifetime.days} days)")
@@ -61,9 +57,9 @@ def fetch_evidence(job: Job) -> dict:
 def last_contact(session, openid: str) -> datetime | None:
     """When the consumer last wrote to the account (the start of the 48-hour customer-service window)."""
     follower = session.execute(select(Follower).where(Follower.openid == openid)).scalar_one_or_none()
-    seen = _aware(follower.last_message_at) if follower else None
+    seen = aware(follower.last_message_at) if follower else None
     inbound = session.execute(select(func.max(InboundMessage.received_at)).where(InboundMessage.openid == openid))
-    latest = _aware(inbound.scalar_one_or_none())
+    latest = aware(inbound.scalar_one_or_none())
     return max((t for t in (seen, latest) if t), default=None)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+from bot.db import aware  # noqa: F401  (re-exported for this package's modules)
 
 
 def insert_ignore(session: Session, model: type, rows: list[dict[str, Any]], keys: list[str]) -> int:
@@ -24,10 +25,3 @@ def skip_locked(session: Session, stmt: Select) -> Select:
     if session.get_bind().dialect.name == "postgresql":
         return stmt.with_for_update(skip_locked=True)
     return stmt
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for timezone-aware columns; they were written in UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)

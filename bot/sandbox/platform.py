@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.db import aware  # noqa: F401  (re-exported for this package's modules)
 from bot.models import Follower
 
 SERVICE_WINDOW = timedelta(hours=48)
@@ -72,11 +73,6 @@ def endpoint(path: str, *, channel: str, method: str = "POST", auth: bool = True
         return handler
 
     return register
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """A datetime read back from SQLite (naive UTC) made timezone-aware."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def follower(call: Call, openid: Any) -> Follower:

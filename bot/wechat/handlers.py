@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import bindparam, delete, exists, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from bot.db import aware
 from bot.models import DialogueState, Follower
 from bot.notice_replies import search_url
 from bot.statements import Prepared, dialect_insert
@@ -51,6 +55,26 @@ def _touch(dialect: str):
 # whether the user is in a dialogue (the row's flag, current even when another process just changed it: the upsert
 # waits for that transaction and returns the row as it committed it).
 TOUCH = Prepared(_touch)
+# The flag and the time without writing: FOR UPDATE on PostgreSQL waits, as the upsert would, for a transaction that
+# is changing the row (a dialogue being started by the user's previous message); SQLite's writers are serialised.
+_PEEK = Prepared(
+    lambda _: (
+        select(Follower.__table__.c.in_dialogue, Follower.__table__.c.last_message_at)
+        .where(Follower.__table__.c.openid == bindparam("openid"))
+        .with_for_update()
+    )
+)
+# A user who wrote within this time is not written again: last_message_at may lag the newest message by this much,
+# which only ever makes the 48-hour service window look shorter than it is (never longer).
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def follower_state(cursor: Any, dialect: Dialect, openid: str, now: datetime) -> bool:
+    """Whether the user is in a dialogue, after noting the time of their message (see TOUCH and TOUCH_EVERY)."""
+    row = _PEEK.fetch(cursor, dialect, openid=openid)
+    if row is not None and row[1] is not None and aware(row[1]) > now - TOUCH_EVERY:
+        return bool(row[0])
+    return bool(TOUCH.fetch(cursor, dialect, openid=openid, now=now)[0])
 
 
 def touches_follower(msg: Incoming) -> bool:

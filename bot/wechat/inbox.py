@@ -26,7 +26,7 @@ from bot.models import InboundMessage
 from bot.models.webhook import WebhookNonce
 from bot.statements import Prepared, dialect_insert
 from bot.wechat import replies
-from bot.wechat.handlers import TOUCH, touches_follower
+from bot.wechat.handlers import follower_state, touches_follower
 from bot.wechat.messages import Context, Incoming, TextReply
 from bot.wechat.protocol import KNOWN_EVENTS, KNOWN_TYPES, Refused, dedupe_key
 from bot.wechat.render import SUCCESS, render
@@ -126,7 +126,7 @@ class Inbox:
                     return found[0]
                 in_dialogue = None
                 if touches_follower(env.msg):
-                    in_dialogue = bool(TOUCH.fetch(cursor, dialect, openid=env.msg.openid, now=now)[0])
+                    in_dialogue = follower_state(cursor, dialect, env.msg.openid, now)
 
                 def open_session() -> Session:
                     nonlocal session

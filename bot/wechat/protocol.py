@@ -6,17 +6,18 @@ from hostile bytes escape as a 500.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
 import secrets
+import struct
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from wechatpy.crypto import PrpCrypto
-from wechatpy.exceptions import InvalidAppIdException
+from cryptography.hazmat.primitives import ciphers
 from werkzeug.wsgi import get_content_length, get_input_stream
 
 from bot.wechat.messages import Incoming
@@ -115,27 +116,24 @@ def _element_dict(element: ET.Element, depth: int = 1) -> dict[str, Any]:
     return out
 
 
-class _Prp(PrpCrypto):
-    """wechatpy's AES scheme with a random prefix from `secrets` (or a fixed one for test vectors)."""
-
-    def __init__(self, key: bytes, random_prefix: str | None = None) -> None:
-        super().__init__(key)
-        self._prefix = random_prefix
-
-    def get_random_string(self) -> str:
-        return self._prefix or secrets.token_hex(8)
+BLOCK = 32  # WeChat pads to 32-byte blocks (PKCS#7 with a 32-byte block), though AES's block is 16
 
 
 class Cipher:
-    """Safe mode for one account: verify msg_signature, decrypt (checking the AppID), encrypt and sign replies."""
+    """Safe mode for one account: verify msg_signature, decrypt (checking the AppID), encrypt and sign replies.
+
+    WeChat's scheme: base64(AES-256-CBC(key, iv=key[:16], 16 random bytes + big-endian length + XML + AppID,
+    padded to 32 bytes)). Written here on `cryptography` directly so that the AES key schedule is set up once per
+    account rather than per message (bench/README.md); tests check it against Tencent's published vectors.
+    """
 
     def __init__(self, token: str, encoding_aes_key: str, app_id: str) -> None:
-        import base64
-
         self.token, self.app_id = token, app_id
         self.key = base64.b64decode(encoding_aes_key + "=")
         if len(self.key) != 32:
             raise ValueError("encoding_aes_key must decode to 32 bytes")
+        self._aes = ciphers.Cipher(ciphers.algorithms.AES(self.key), ciphers.modes.CBC(self.key[:16]))
+        self._app_id = app_id.encode()
 
     def decrypt(self, encrypt: Any, msg_signature: str, timestamp: str, nonce: str) -> str:
         """The inner XML of an <Encrypt> element, after checking its signature and the AppID inside."""
@@ -147,15 +145,35 @@ class Cipher:
         if not hmac.compare_digest(expected, msg_signature.lower().encode("ascii", "replace").decode()):
             raise Refused(403, "bad msg_signature")
         try:
-            return _Prp(self.key).decrypt(encrypt, self.app_id)
-        except InvalidAppIdException:
-            raise Refused(403, "message is for another AppID (or another key)") from None
+            data = base64.b64decode(encrypt)
+            if not data or len(data) % 16:
+                raise ValueError("not whole AES blocks")
+            decryptor = self._aes.decryptor()
+            plain = decryptor.update(data) + decryptor.finalize()
+            pad = plain[-1]
+            if not 1 <= pad <= BLOCK or len(plain) < 20 + pad:
+                raise ValueError("bad padding")
+            content = plain[16:-pad]
+            (length,) = struct.unpack(">I", content[:4])
+            xml, app_id = content[4 : 4 + length], content[4 + length :]
+            if len(xml) != length:
+                raise ValueError("length beyond the content")
+            text = xml.decode("utf-8")
         except Exception:  # base64, padding, length and UTF-8 errors: hostile bytes, whatever the exact kind
             raise Refused(400, "cannot decrypt the message") from None
+        if app_id != self._app_id:
+            raise Refused(403, "message is for another AppID (or another key)")
+        return text
 
     def encrypt(self, xml: str, nonce: str, timestamp: str, random_prefix: str | None = None) -> str:
         """The encrypted, signed reply envelope for `xml`."""
-        encrypted = _Prp(self.key, random_prefix).encrypt(xml, self.app_id).decode()
+        body = xml.encode()
+        prefix = (random_prefix or secrets.token_hex(8)).encode()
+        plain = b"".join((prefix, struct.pack(">I", len(body)), body, self._app_id))
+        pad = BLOCK - len(plain) % BLOCK
+        encryptor = self._aes.encryptor()
+        sealed = encryptor.update(plain + bytes([pad]) * pad) + encryptor.finalize()
+        encrypted = base64.b64encode(sealed).decode()
         signature = sign(self.token, timestamp, nonce, encrypted)
         return (
             f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature>"

@@ -1,12 +1,16 @@
-"""The SQLite writer lock: processes queue on a file lock and the next writer starts as soon as the holder commits."""
+"""Database connections under load: SQLite writers queue on a file lock (the next starts as soon as the holder
+commits); PostgreSQL connections are tested on checkout only after sitting idle."""
 
 from __future__ import annotations
 
 import multiprocessing
 import time
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from bot import db
 from bot.db import WriterLock, _make_engine
 
 HOLD = 0.4
@@ -73,3 +77,36 @@ def test_an_in_memory_database_needs_no_lock_file(tmp_path):
     assert lock.acquire(timeout=1)
     lock.release()
     assert lock.path is None
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_pooled_connection_idle_past_the_limit_is_tested_and_replaced_when_the_server_dropped_it(
+    db_url, pg_server, monkeypatch
+):
+    monkeypatch.setattr(db, "IDLE_PING", 0.05)
+    engine = db._make_engine(db_url, echo=False)
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with pg_server.admin.connect() as admin:  # the server drops the pooled connection (a restart, an idle timeout)
+        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    time.sleep(0.2)
+    with engine.connect() as conn:  # idle for longer than IDLE_PING: tested on checkout, replaced, works
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_connection_in_steady_use_is_not_tested_on_checkout(db_url, pg_server, monkeypatch):
+    monkeypatch.setattr(db, "IDLE_PING", 60.0)
+    engine = db._make_engine(db_url, echo=False)
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with pg_server.admin.connect() as admin:
+        assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    time.sleep(0.2)
+    # No test round trip: the dropped connection is only found out by the statement (SQLAlchemy then replaces it).
+    with pytest.raises(OperationalError), engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    engine.dispose()
