@@ -1,6 +1,6 @@
 """cProfile of the webhook in process: 2,800 signed safe-mode messages through Flask's test client (SQLite).
 
-Usage: python bench/profile_webhook.py [TEXT] [--retry] [--top N] [--sort cumulative|tottime]
+Usage: python bench/profile_webhook.py [TEXT] [--retry] [--users N] [--top N] [--sort cumulative|tottime]
 Prints the time per request and the top of the profile (what bench/profiles/*.txt keep).
 """
 
@@ -30,6 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("text", nargs="?", default="12315")
     parser.add_argument("--retry", action="store_true", help="profile retries of answered messages instead")
+    parser.add_argument("--users", type=int, default=300, help="distinct senders (0: a new sender for every message)")
     parser.add_argument("--page", default="", help="profile GETs of this path instead (e.g. /notices/)")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--sort", default="cumulative")
@@ -45,14 +46,18 @@ def main() -> None:
         logging.getLogger().setLevel(logging.WARNING)
     client = app.test_client()
     total = WARMUP + MEASURED
+
+    def sender(tag: str, i: int) -> str:
+        return f"o_{tag}{i % args.users if args.users else i}"
+
     if args.page:
         reqs = [wire.get_request(args.page) for _ in range(total)]
     else:
-        reqs = [wire.text_request(WECHAT, f"o_u{i % 300}", args.text, 10**15 + i, safe=True) for i in range(total)]
+        reqs = [wire.text_request(WECHAT, sender("u", i), args.text, 10**15 + i, safe=True) for i in range(total)]
     if args.retry:
         for r in reqs:
             client.post(r["path"], data=r["body"].encode(), headers=r["headers"])
-        reqs = [wire.text_request(WECHAT, f"o_u{i % 300}", args.text, 10**15 + i, safe=True) for i in range(total)]
+        reqs = [wire.text_request(WECHAT, sender("u", i), args.text, 10**15 + i, safe=True) for i in range(total)]
 
     def send(r: dict) -> None:
         if r["method"] == "GET":
@@ -65,7 +70,7 @@ def main() -> None:
         send(r)
     if not args.page:  # the same number again, unprofiled, for the plain time per request
         plain = [
-            wire.text_request(WECHAT, f"o_v{i % 300}", args.text, 2 * 10**15 + i, safe=True) for i in range(MEASURED)
+            wire.text_request(WECHAT, sender("v", i), args.text, 2 * 10**15 + i, safe=True) for i in range(MEASURED)
         ]
         started = time.perf_counter()
         for r in plain:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
 
 from bot.db import aware
 from bot.dialogue.flow import Flow, discard
 from bot.dialogue.steps import next_step
 from bot.leads.texts import texts
-from bot.models import DialogueState
+from bot.models import DialogueState, Follower
+from bot.statements import Prepared, dialect_insert
 from bot.wechat.messages import Context, Reply, TextReply
 from bot.wechat.router import NOT_MINE, get_router, normalise
 
@@ -94,17 +94,30 @@ def start_by_menu(ctx: Context) -> Reply:
     return start(ctx, None)
 
 
+def _open_statement(dialect: str):
+    table = DialogueState.__table__
+    columns = ("openid", "flow", "step", "data", "history", "updated_at", "note")
+    return (
+        dialect_insert(dialect, table)
+        .values({c: bindparam(c) for c in columns})
+        .on_conflict_do_nothing(index_elements=[table.c.openid])
+        .returning(table.c.openid)
+    )
+
+
+# Opening a dialogue is one INSERT (no savepoint, no ORM unit of work: bench/README.md) and the follower's flag,
+# which the ORM listeners in bot/models/followers.py set for dialogue rows made through the ORM.
+_OPEN = Prepared(_open_statement)
+_FLAG = Prepared(
+    lambda _: (
+        update(Follower.__table__).where(Follower.__table__.c.openid == bindparam("openid")).values(in_dialogue=True)
+    )
+)
+
+
 def start(ctx: Context, kind: str | None, before: str = "") -> Reply:
     """Open a dialogue (at the choice of kind, or past it when the word chose already)."""
     state = DialogueState(openid=ctx.msg.openid, flow=FLOW, step="kind", data="{}", history=[], updated_at=ctx.now)
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(state)
-    except IntegrityError:  # a concurrent message of the same user opened it first
-        state = _load(ctx)
-        if state is None:
-            raise
-        return Flow(ctx, state).ask()
     flow = Flow(ctx, state)
     intro = ""
     if kind:
@@ -113,6 +126,13 @@ def start(ctx: Context, kind: str | None, before: str = "") -> Reply:
         state.step = next_step("kind", flow.data)
         intro = texts(ctx.app).get(f"start.{kind}")
     flow.save()
+    values = {c: getattr(state, c) for c in ("openid", "flow", "step", "data", "history", "updated_at", "note")}
+    if _OPEN.first(ctx.session, **values) is None:  # a concurrent message of the same user opened it first
+        state = _load(ctx)
+        if state is None:
+            raise RuntimeError("dialogue neither opened nor found")
+        return Flow(ctx, state).ask()
+    _FLAG.execute(ctx.session, openid=ctx.msg.openid)
     return flow.ask("\n".join(p for p in (before, intro) if p))
 
 
