@@ -10,6 +10,7 @@ import sqlite3
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -161,6 +162,62 @@ class _SQLiteConnection(sqlite3.Connection):
                 self.write_lock.release()
 
 
+class Checkpointer:
+    """Copies SQLite's write-ahead log back into the database file from a thread of its own, every INTERVAL.
+
+    By default the commit that finds the log past 1,000 pages does that copy and its fsync, inside the writer lock:
+    every writer of every process waits for it (bench/README.md, step 13). Here a PASSIVE checkpoint runs beside
+    the writers and readers; the connections' own automatic checkpoint stays as a fallback at FALLBACK_PAGES,
+    should this thread ever fall behind. One thread per process serves every database file the process opened
+    (started again after a fork); a file whose engines are all gone is dropped.
+    """
+
+    INTERVAL = 0.5  # seconds
+    FALLBACK_PAGES = 20000  # ~80 MB of log with 4 KB pages
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, weakref.WeakSet] = {}
+        self._pid = 0
+
+    def watch(self, path: str, engine: Engine) -> None:
+        with self._lock:
+            self._files.setdefault(path, weakref.WeakSet()).add(engine)
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
+
+    def _run(self) -> None:
+        failed: set[str] = set()
+        while True:
+            time.sleep(self.INTERVAL)
+            with self._lock:
+                live = [path for path, engines in self._files.items() if len(engines)]
+                self._files = {path: self._files[path] for path in live}
+            for path in live:
+                try:
+                    self.checkpoint(path)
+                    failed.discard(path)
+                except Exception as exc:  # the file removed, a full disk: say it once, keep serving the others
+                    if path not in failed:
+                        log.warning("WAL checkpoint of %s failed: %s", path, exc)
+                        failed.add(path)
+
+    @staticmethod
+    def checkpoint(path: str) -> None:
+        """One PASSIVE checkpoint: as much of the log as no reader still needs, without waiting for anyone."""
+        if not os.path.exists(path + "-wal"):
+            return
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            conn.close()
+
+
+CHECKPOINTER = Checkpointer()
+
+
 def _make_engine(url: str, echo: bool) -> Engine:
     if not url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
@@ -180,6 +237,9 @@ def _make_engine(url: str, echo: bool) -> Engine:
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        if write_lock.path is not None:  # a file: a background thread checkpoints it (see Checkpointer)
+            cur.execute(f"PRAGMA wal_autocheckpoint={Checkpointer.FALLBACK_PAGES}")
+            CHECKPOINTER.watch(write_lock.path.removesuffix(".write-lock"), engine)
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -69,9 +69,12 @@ _PEEK = Prepared(
 TOUCH_EVERY = timedelta(seconds=60)
 
 
-def follower_state(cursor: Any, dialect: Dialect, openid: str, now: datetime) -> bool:
-    """Whether the user is in a dialogue, after noting the time of their message (see TOUCH and TOUCH_EVERY)."""
-    row = _PEEK.fetch(cursor, dialect, openid=openid)
+def follower_state(cursor: Any, dialect: Dialect, openid: str, now: datetime, peeked: Any = None) -> bool:
+    """Whether the user is in a dialogue, after noting the time of their message (see TOUCH and TOUCH_EVERY).
+
+    `peeked`: the (in_dialogue, last_message_at) the caller read already with the same lock, or None to read it here.
+    """
+    row = _PEEK.fetch(cursor, dialect, openid=openid) if peeked is None else peeked
     if row is not None and row[1] is not None and aware(row[1]) > now - TOUCH_EVERY:
         return bool(row[0])
     return bool(TOUCH.fetch(cursor, dialect, openid=openid, now=now)[0])

@@ -1,8 +1,9 @@
 """One inbound message, one small transaction: the nonce, the de-duplication row, the handler and the stored reply.
 
 The claims run as precompiled SQL straight on the driver's cursor (bot/statements.py), on a Connection in a
-transaction of its own; a handler that needs the ORM gets a Session joined to that same transaction on first use
-(`Context.session`), so its work, the nonce and the message row commit or roll back together.
+transaction of its own (PostgreSQL) or in a savepoint of a group commit (SQLite, bot/groupcommit.py); a handler that
+needs the ORM gets a Session joined to that same transaction on first use (`Context.session`), so its work, the nonce
+and the message row commit or roll back together.
 
 A retry (same sender and MsgId, or for events the same sender, CreateTime and event) finds the row and gets the
 reply stored with it, so it never causes a second effect: it reads the row before anything else is done. Two copies
@@ -12,18 +13,21 @@ key), finds it taken, rolls back everything its own handler did and answers with
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Boolean, Connection, DateTime, Integer, String, bindparam, column, delete, select, text
 from sqlalchemy.orm import Session
 
 from bot.db import get_db, utcnow
+from bot.groupcommit import GroupCommit
 from bot.models import InboundMessage
 from bot.models.webhook import WebhookNonce
+from bot.privacy import EncryptedText
 from bot.statements import Prepared, dialect_insert
 from bot.wechat import replies
 from bot.wechat.handlers import follower_state, touches_follower
@@ -49,6 +53,10 @@ class Envelope:
 
 class _HandlerFailed(Exception):
     """The handler raised (already logged): the transaction is rolled back and the consumer gets an apology."""
+
+
+class _Conflict(Exception):
+    """A copy of the message committed its row first: this attempt's work is rolled back and the row read instead."""
 
 
 def _nonce_claim(dialect: str):
@@ -82,6 +90,41 @@ _RECORD = Prepared(
         .returning(InboundMessage.__table__.c.id)
     )
 )
+
+
+def _pg_claim(peek: bool):
+    """PostgreSQL: claim the nonce, read what it was taken with, the stored reply and (peek) the follower, FOR UPDATE.
+
+    The outer SELECT sees the tables as they were before the INSERT (one snapshot): `seen` is the nonce's earlier
+    message, or NULL when this statement claimed it.
+    """
+    follower = (
+        ", peek AS (SELECT in_dialogue, last_message_at FROM follower WHERE openid = :openid FOR UPDATE)"
+        if peek
+        else ""
+    )
+    columns = ", (SELECT in_dialogue FROM peek), (SELECT last_message_at FROM peek)" if peek else ""
+    sql = (
+        "WITH claimed AS (INSERT INTO webhook_nonce (nonce, dedupe_key, expires_at) VALUES (:nonce, :key, :expires)"
+        " ON CONFLICT (nonce) DO UPDATE SET dedupe_key = excluded.dedupe_key, expires_at = excluded.expires_at"
+        " WHERE webhook_nonce.expires_at < :now RETURNING 1)" + follower + " SELECT (SELECT count(*) FROM claimed),"
+        " (SELECT dedupe_key FROM webhook_nonce WHERE nonce = :nonce),"
+        " (SELECT reply FROM inbound_message WHERE dedupe_key = :key)" + columns
+    )
+    types = [Integer(), String(), EncryptedText()] + ([Boolean(), DateTime(timezone=True)] if peek else [])
+    names = ["claimed", "seen", "reply"] + (["in_dialogue", "last_message_at"] if peek else [])
+    stmt = text(sql).bindparams(
+        bindparam("nonce", type_=String()),
+        bindparam("key", type_=String()),
+        bindparam("expires", type_=DateTime(timezone=True)),
+        bindparam("now", type_=DateTime(timezone=True)),
+        *([bindparam("openid", type_=String())] if peek else []),
+    )
+    return stmt.columns(*(column(n, t) for n, t in zip(names, types, strict=True)))
+
+
+_PG_CLAIM = Prepared(lambda _: _pg_claim(peek=False))
+_PG_CLAIM_AND_PEEK = Prepared(lambda _: _pg_claim(peek=True))
 _PURGE = Prepared(
     lambda _: delete(WebhookNonce.__table__).where(WebhookNonce.__table__.c.expires_at < bindparam("now"))
 )
@@ -93,6 +136,8 @@ class Inbox:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.db = get_db(app)
+        # SQLite has one writer: messages that queue for it share a transaction (bot/groupcommit.py).
+        self.group = GroupCommit(self.db.engine) if self.db.is_sqlite else None
         self.window = app.config["SETTINGS"]["wechat"]["replay_window"]
         self._purged = 0.0
 
@@ -102,53 +147,60 @@ class Inbox:
         answer = self._answer
         for _ in range(ATTEMPTS):
             try:
-                body = self._transaction(env, key, now, answer)
+                return self._run(functools.partial(self._attempt, env=env, key=key, now=now, answer=answer))
             except _HandlerFailed:
                 answer = self._apology  # the handler's work went with the rollback; the claims are made again
-                continue
-            if body is not None:
-                return body
-            # A copy of this message committed its row first: the next attempt reads that row's reply.
+            except _Conflict:
+                pass  # a copy of this message committed its row first: the next attempt reads that row's reply
         raise RuntimeError(f"message not settled after {ATTEMPTS} attempts")  # each attempt settles or reads a row
 
-    def _transaction(self, env: Envelope, key: str, now: datetime, answer) -> str | None:
-        """One attempt in one transaction: the reply, or None when a concurrent copy's row won (rolled back)."""
+    def _run(self, work):
+        """`work(connection)` in a transaction of its own (PostgreSQL) or in a savepoint of a group (SQLite)."""
+        if self.group is not None:
+            return self.group.run(work)
         with self.db.engine.connect() as conn:
-            conn.begin()  # BEGIN IMMEDIATE on SQLite (bot/db.py)
-            session: Session | None = None
-            cursor, dialect = conn.connection.cursor(), conn.dialect
+            conn.begin()
             try:
-                self._purge(cursor, dialect, now)
-                self._claim_nonce(cursor, dialect, env.nonce, key, now)
-                found = _STORED_REPLY.fetch(cursor, dialect, key=key)
-                if found is not None:
-                    conn.commit()  # the nonce of this delivery is remembered; nothing else happened
-                    return found[0]
-                in_dialogue = None
-                if touches_follower(env.msg):
-                    in_dialogue = follower_state(cursor, dialect, env.msg.openid, now)
-
-                def open_session() -> Session:
-                    nonlocal session
-                    session = self.db.sessions(bind=conn, join_transaction_mode="conditional_savepoint")
-                    return session
-
-                context = Context(env.msg, None, self.app, now, in_dialogue, opener=open_session)
-                body = answer(env, context)
-                kind = env.msg.type if env.msg.type != "event" else f"event:{env.msg.event}"
-                row = _RECORD.fetch(cursor, dialect, key=key, openid=env.msg.openid, kind=kind[:32], now=now, body=body)
-                if row is None:
-                    conn.rollback()
-                    return None
-                conn.commit()
-                return body
+                result = work(conn)
             except BaseException:
                 conn.rollback()
                 raise
-            finally:
-                cursor.close()
-                if session is not None:
-                    session.close()
+            conn.commit()
+            return result
+
+    def _attempt(self, conn: Connection, env: Envelope, key: str, now: datetime, answer) -> str:
+        """One attempt inside a transaction: the reply to commit; _Conflict when a concurrent copy's row won."""
+        session: Session | None = None
+        cursor, dialect = conn.connection.cursor(), conn.dialect
+        try:
+            self._purge(cursor, dialect, now)
+            touches = touches_follower(env.msg)
+            if dialect.name == "postgresql":  # one round trip for what SQLite does in three statements
+                found, peeked = self._claim_in_one(cursor, dialect, env, key, now, touches)
+            else:
+                self._claim_nonce(cursor, dialect, env.nonce, key, now)
+                found, peeked = _STORED_REPLY.fetch(cursor, dialect, key=key), None
+            if found is not None:
+                return found[0]  # the nonce of this delivery is remembered; nothing else happens
+            in_dialogue = None
+            if touches:
+                in_dialogue = follower_state(cursor, dialect, env.msg.openid, now, peeked)
+
+            def open_session() -> Session:
+                nonlocal session
+                session = self.db.sessions(bind=conn, join_transaction_mode="conditional_savepoint")
+                return session
+
+            body = answer(env, Context(env.msg, None, self.app, now, in_dialogue, opener=open_session))
+            kind = env.msg.type if env.msg.type != "event" else f"event:{env.msg.event}"
+            row = _RECORD.fetch(cursor, dialect, key=key, openid=env.msg.openid, kind=kind[:32], now=now, body=body)
+            if row is None:
+                raise _Conflict
+            return body
+        finally:
+            cursor.close()
+            if session is not None:
+                session.close()
 
     def _claim_nonce(self, cursor, dialect, nonce: str, key: str, now: datetime) -> None:
         """Remember the nonce; refuse it when it came before with another message (a replay with a new body).
@@ -161,6 +213,26 @@ class Inbox:
         seen = _SEEN_NONCE.fetch(cursor, dialect, nonce=nonce)
         if seen is None or seen[0] != key:
             raise Refused(403, "nonce already used within the replay window")
+
+    def _claim_in_one(self, cursor, dialect, env: Envelope, key: str, now: datetime, touches: bool):
+        """PostgreSQL: the nonce, the stored reply and the follower's flag (locked) in one statement.
+
+        Returns (stored reply row or None, (in_dialogue, last_message_at) or None when unknown or not asked).
+        """
+        expires = now + timedelta(seconds=2 * self.window)
+        statement = _PG_CLAIM_AND_PEEK if touches else _PG_CLAIM
+        claimed, seen, reply, *follower = statement.fetch(
+            cursor, dialect, nonce=env.nonce, key=key, expires=expires, now=now, openid=env.msg.openid
+        )
+        if not claimed:
+            if seen is None:  # taken by a transaction that committed after this statement's snapshot: look again
+                seen = (_SEEN_NONCE.fetch(cursor, dialect, nonce=env.nonce) or (None,))[0]
+            if seen != key:
+                raise Refused(403, "nonce already used within the replay window")
+            reply = (_STORED_REPLY.fetch(cursor, dialect, key=key) or (None,))[0]
+        found = (reply,) if reply is not None else None
+        peeked = tuple(follower) if touches else None  # (None, None): no follower row yet
+        return found, peeked
 
     def _answer(self, env: Envelope, ctx: Context) -> str:
         """Route and render; a handler that raises is logged here and its work rolled back by the caller."""
