@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
         lead,
         lead_actions,
         lead_periods,
+        planner,
         pushes,
         queue,
         staff,
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(staff_cli)
+    planner.init_app(app)
     for code in ERROR_TEXTS:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -46,15 +46,22 @@ def compute(s: Session, user: StaffUser, start: date, end: date, today: date) ->
     f = Figures(start, end)
     period = (Lead.received_on >= start, Lead.received_on <= end)
 
-    def grouped(column) -> list[tuple[Any, int]]:
-        stmt = scope_leads(select(column, func.count()).where(*period), user).group_by(column)
-        return [(k, n) for k, n in s.execute(stmt)]
+    def grouped(*columns) -> list[Any]:
+        stmt = scope_leads(select(*columns, func.count()).where(*period), user).group_by(*columns)
+        return list(s.execute(stmt))
 
-    f.kinds = {KIND_NAMES.get(k, k): n for k, n in grouped(Lead.kind)}
+    kinds: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    branches: Counter[str | None] = Counter()
+    for kind, category, branch, n in grouped(Lead.kind, Lead.category, Lead.branch):  # a few hundred groups
+        kinds[kind] += n
+        categories[category] += n
+        branches[branch] += n
+    f.kinds = {KIND_NAMES.get(k, k): n for k, n in kinds.items()}
     f.received = sum(f.kinds.values())
-    f.by_category = sorted(((k or "其他", n) for k, n in grouped(Lead.category)), key=lambda x: -x[1])
+    f.by_category = [(k or "其他", n) for k, n in _most(categories)]
     names = rules(current_app).branches
-    f.by_branch = sorted(((names.name(k) if k else "待分派", n) for k, n in grouped(Lead.branch)), key=lambda x: -x[1])
+    f.by_branch = [(names.name(k) if k else "待分派", n) for k, n in _most(branches)]
     f.weekly = _weekly(grouped(Lead.received_on), start, end)
     closed = (Lead.closed_on >= start, Lead.closed_on <= end, Lead.status.in_(CLOSED_STATUSES))
     stmt = scope_leads(select(Lead.category, func.count()).where(*closed), user).group_by(Lead.category)
@@ -68,6 +75,11 @@ def compute(s: Session, user: StaffUser, start: date, end: date, today: date) ->
     f.pushes, f.reach = _pushes(s, start, end)
     f.notices = _notices(start, end)
     return f
+
+
+def _most(counts: Counter) -> list[tuple[Any, int]]:
+    """Largest count first; ties by value, so the order does not depend on the database."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))
 
 
 def _weekly(per_day: list[tuple[date, int]], start: date, end: date) -> list[tuple[str, int]]:
@@ -95,14 +107,18 @@ def _steps(s: Session, user: StaffUser, start: date, end: date) -> dict[str, int
 
 
 def _avg_accept(s: Session, user: StaffUser, start: date, end: date) -> float | None:
-    """Average working days from receipt to acceptance, for complaints accepted in the period."""
+    """Average working days from receipt to acceptance, for complaints accepted in the period (counted once per
+    distinct pair of dates, not once per lead)."""
     stmt = scope_leads(
-        select(Lead.received_on, Lead.accepted_on).where(Lead.accepted_on >= start, Lead.accepted_on <= end), user
+        select(Lead.received_on, Lead.accepted_on, func.count())
+        .where(Lead.accepted_on >= start, Lead.accepted_on <= end)
+        .group_by(Lead.received_on, Lead.accepted_on),
+        user,
     )
     total = count = 0
-    for received, accepted in s.execute(stmt.execution_options(yield_per=1000)):
-        total += clock.days_left(current_app, received, accepted) or 0
-        count += 1
+    for received, accepted, n in s.execute(stmt):
+        total += (clock.days_left(current_app, received, accepted) or 0) * n
+        count += n
     return round(total / count, 1) if count else None
 
 

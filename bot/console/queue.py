@@ -64,9 +64,19 @@ def filtered(args: Mapping[str, str], today: date, *, triage: bool | None = Fals
     return stmt
 
 
-def ordered(stmt: Select) -> Select:
-    """Nearest deadline first; leads without a deadline last; ties by age."""
-    return stmt.order_by(Lead.next_due.asc().nulls_last(), Lead.id.asc())
+def page_rows(stmt: Select, dated: int, offset: int, size: int) -> list:
+    """Rows [offset, offset + size) in the queue's order: nearest deadline first, leads without a deadline last,
+    ties by age. Read as two index-ordered parts, the `dated` leads with a deadline (by deadline, then id) and then
+    those without (by id): SQLite cannot read an index in NULLS LAST order, so one query would sort every matching
+    lead for each page."""
+    s, rows = session(), []
+    if offset < dated:
+        part = stmt.where(Lead.next_due.is_not(None)).order_by(Lead.next_due.asc(), Lead.id.asc())
+        rows = s.execute(part.limit(size).offset(offset)).all()
+    if len(rows) < size:
+        part = stmt.where(Lead.next_due.is_(None)).order_by(Lead.id.asc())
+        rows += s.execute(part.limit(size - len(rows)).offset(max(0, offset - dated))).all()
+    return rows
 
 
 def decorate(rows: list, today: date) -> list[dict]:
@@ -104,11 +114,11 @@ def filter_options() -> dict:
 
 def _page(stmt: Select, today: date) -> dict:
     size = current_app.config["SETTINGS"]["console"]["page_size"]
-    s = session()
-    total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    counts = stmt.with_only_columns(func.count(), func.count(Lead.next_due), maintain_column_froms=True)
+    total, dated = session().execute(counts.order_by(None)).one()
     pages = max(1, math.ceil(total / size))
     page = parse_int(request.args.get("page"), 1, 1, pages)
-    rows = s.execute(ordered(stmt).limit(size).offset((page - 1) * size)).all()
+    rows = page_rows(stmt, dated, (page - 1) * size, size)
     return {"rows": decorate(rows, today), "total": total, "page": page, "pages": pages}
 
 

@@ -1,0 +1,82 @@
+"""The console at scale: queue pages read in two parts keep one order, working days from the running table, ANALYZE."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bot import create_app, deadlines
+from bot.console import clock, planner
+from bot.db import get_db
+from tests.conftest import make_config
+from tests.console_support import Staff, add_lead, add_staff
+
+
+@pytest.fixture
+def small_pages(db_url):
+    """The app with three leads a page, so a dozen leads span several pages."""
+    application = create_app(make_config(db_url, console={"page_size": 3}))
+    yield application
+    application.extensions["db"].engine.dispose()
+
+
+def _tickets(page: str) -> list[str]:
+    return re.findall(r'<td><a href="/console/leads/\d+">(T\d+)</a></td>', page)
+
+
+def test_pages_continue_exactly_across_leads_without_a_deadline(small_pages):
+    """Eight leads with deadlines (ties included) and four without: every page continues where the last ended."""
+    app = small_pages
+    add_staff(app, "admin", "admin")
+    add_staff(app, "h", "handler", "shiqi")
+    leads = []  # (next_due or None, id, ticket, branch)
+    dues = [date(2026, 6, 3), date(2026, 6, 1), None, date(2026, 6, 3), None, date(2026, 6, 2), date(2026, 6, 1)]
+    dues += [None, date(2026, 6, 9), date(2026, 6, 3), None, date(2026, 5, 30)]
+    for i, due in enumerate(dues):
+        branch = "dongqu" if i % 4 == 3 else "shiqi"
+        status = "已立案" if due is None else "新线索"
+        ticket = f"T{900 + i}"
+        lead_id = add_lead(app, ticket=ticket, kind="report", status=status, next_due=due, branch=branch)
+        leads.append((due, lead_id, ticket, branch))
+    add_lead(app, ticket="T999", status="已办结", next_due=None)  # closed: not in the queue
+
+    def expected(rows):
+        return [t for _d, _i, t, _b in sorted(rows, key=lambda r: (r[0] is None, r[0] or date.min, r[1]))]
+
+    for user, rows in (("admin", leads), ("h", [r for r in leads if r[3] == "shiqi"])):
+        staff, seen = Staff(app, user), []
+        first = staff.get("/console/queue").get_data(as_text=True)
+        pages = int(re.search(r"第 1 / (\d+) 页", first).group(1))
+        assert f'<strong id="total">{len(rows)}</strong>' in first and pages == -(-len(rows) // 3)
+        for number in range(1, pages + 1):
+            seen += _tickets(staff.get(f"/console/queue?page={number}").get_data(as_text=True))
+        assert seen == expected(rows)
+    assert _tickets(Staff(app, "h").get("/console/queue?status=all&page=9").get_data(as_text=True))[-1] == "T999"
+
+
+def test_days_left_from_the_running_table_matches_counting_day_by_day(app):
+    """Across Spring Festival, National Day, year ends and both directions, including a config holiday."""
+    cal = clock.calendar(app)
+    start = date(2025, 12, 20)
+    for offset in range(0, 420, 7):
+        today = start + timedelta(days=offset)
+        for span in (-400, -61, -8, -1, 0, 1, 3, 9, 45, 130):
+            due = today + timedelta(days=span)
+            assert clock.days_left(app, today, due) == deadlines.working_days_left(today, due, cal.cal), (today, due)
+    assert clock.days_left(app, date(2026, 5, 6), None) is None
+    far = date(2026, 5, 6), date(2090, 1, 1)  # wider than the table keeps: counted day by day, same answer
+    assert clock.days_left(app, *far) == deadlines.working_days_left(*far, cal.cal)
+
+
+def test_planner_statistics_refresh_on_sqlite_only(app):
+    add_lead(app)
+    ran = planner.refresh(app)
+    assert ran is get_db(app).is_sqlite
+    if ran:
+        with get_db(app).engine.connect() as conn:
+            tables = {row[0] for row in conn.execute(text("SELECT tbl FROM sqlite_stat1"))}
+        assert "lead" in tables
+    assert "sqlite_analyze" in app.extensions["periodic_jobs"]
