@@ -80,3 +80,51 @@ def test_planner_statistics_refresh_on_sqlite_only(app):
             tables = {row[0] for row in conn.execute(text("SELECT tbl FROM sqlite_stat1"))}
         assert "lead" in tables
     assert "sqlite_analyze" in app.extensions["periodic_jobs"]
+
+
+def _options(page: str, name: str) -> list[str]:
+    menu = re.search(rf'<select name="{name}">(.*?)</select>', page, re.S)
+    return re.findall(r'<option value="([^"]+)"', menu.group(1)) if menu else []
+
+
+def test_filter_menus_list_every_value_once_in_the_databases_order(app):
+    """The admin's menus come from a loose index scan: the same values, in the same order, as SELECT DISTINCT ...
+    ORDER BY on this database (NULL and empty branches left out); a handler's from their own branch only."""
+    categories = ["预付卡", "食品安全", "Zeta", "其他", "医疗美容", "预付卡", "aardvark"]
+    branches = ["shiqi", None, "dongqu", "", "xiqu", "shiqi", "dongqu"]
+    for category, branch in zip(categories, branches, strict=True):
+        add_lead(app, category=category, branch=branch)
+    add_lead(app, category="汽车", branch="xiqu", status="已办结", next_due=None)  # closed leads count too
+    add_staff(app, "admin", "admin")
+    add_staff(app, "h", "handler", "dongqu")
+    with get_db(app).engine.connect() as conn:
+        want_categories = [r[0] for r in conn.execute(text("SELECT DISTINCT category FROM lead ORDER BY category"))]
+        want_branches = [r[0] for r in conn.execute(text("SELECT DISTINCT branch FROM lead ORDER BY branch")) if r[0]]
+    assert sorted(want_categories) == sorted({*categories, "汽车"})
+    assert sorted(want_branches) == ["dongqu", "shiqi", "xiqu"]
+    page = Staff(app, "admin").get("/console/queue").get_data(as_text=True)
+    assert _options(page, "category") == want_categories
+    assert _options(page, "branch") == want_branches
+    triage = Staff(app, "admin").get("/console/triage").get_data(as_text=True)
+    assert "dongqu" in triage and "xiqu" in triage  # the assign menu still offers every branch in use
+    mine = Staff(app, "h").get("/console/queue").get_data(as_text=True)
+    assert sorted(_options(mine, "category")) == sorted(["Zeta", "aardvark"]) and _options(mine, "branch") == []
+
+
+def test_a_filtered_deep_page_reads_the_right_rows(small_pages):
+    """The page's ids are chosen with every filter applied (here a category and a search), then read whole."""
+    app = small_pages
+    add_staff(app, "admin", "admin")
+    wanted = []
+    for i in range(14):
+        due = date(2026, 6, 1) + timedelta(days=i % 4)
+        category = "预付卡" if i % 2 else "食品安全"
+        name = "好又多超市" if i % 3 else "大润发"
+        lead_id = add_lead(app, ticket=f"T{700 + i}", category=category, business_name=name, next_due=due)
+        if category == "预付卡" and name == "好又多超市":
+            wanted.append((due, lead_id, f"T{700 + i}"))
+    staff, seen = Staff(app, "admin"), []
+    for number in (1, 2):
+        seen += _tickets(staff.get(f"/console/queue?category=预付卡&q=好又多&page={number}").get_data(as_text=True))
+    assert seen == [t for _d, _i, t in sorted(wanted)]
+    assert len(seen) == 5
