@@ -39,6 +39,10 @@ class RememberingCalendar:
             a, b = lo.toordinal() - first, hi.toordinal() - first
         return counts[b] - counts[a]
 
+    def signed_days(self, today: date, due: date) -> int:
+        """Working days from today until due, negative when due is earlier (see days_left)."""
+        return self.workdays_after(today, due) if due >= today else -self.workdays_after(due, today)
+
     def _cover(self, lo: date, hi: date, first: int, counts: list[int]) -> tuple[int, list[int]]:
         """A new running-count table over whole years covering [lo, hi] and the old table (replaced in one step,
         so a thread reading the old one meanwhile still reads a consistent pair)."""
@@ -69,5 +73,4 @@ def days_left(app: Flask, today: date, due: date | None) -> int | None:
     deadlines.working_days_left: the days after the earlier date up to and including the later one."""
     if due is None:
         return None
-    cal = calendar(app)
-    return cal.workdays_after(today, due) if due >= today else -cal.workdays_after(due, today)
+    return calendar(app).signed_days(today, due)
