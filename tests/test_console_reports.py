@@ -13,8 +13,10 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from bot import deadlines
+from bot.console.figures import compute
 from bot.db import get_db
-from bot.models import AuditEntry, Delivery, Lead, LeadEvent, Push
+from bot.models import AuditEntry, Delivery, Lead, LeadEvent, Push, StaffUser
 from bot.workflow import Decision, transition
 from tests.console_support import OTHER_PHONE, PHONE, Staff, add_lead, add_staff
 
@@ -206,3 +208,18 @@ def test_no_unmasked_phone_anywhere_it_should_not_be(app, may):
             assert PHONE not in text and OTHER_PHONE not in text, (username, response.request.path)
     lead_page = Staff(app, "boss").get(f"/console/leads/{lead_ids[0]}").get_data(as_text=True)
     assert "138****5678" in lead_page and "139****4321" in lead_page
+
+
+def test_figures_count_each_lead_once_per_step_and_average_working_days(app, may):
+    """The step counts stay distinct leads when a lead has two events for one status in the period, and the
+    acceptance average equals counting each accepted complaint's working days one by one, on both databases."""
+    with get_db(app).scope() as s:  # a repeated event for a status l1 already reached: still one lead
+        s.add(LeadEvent(lead_id=may["l1"], kind="status", status="已受理", at=datetime(2026, 5, 21, 3, tzinfo=UTC)))
+    with app.app_context(), get_db(app).scope() as s:
+        admin = s.scalars(select(StaffUser).where(StaffUser.username == "boss")).one()
+        f = compute(s, admin, date(2026, 5, 1), date(2026, 5, 31), date(2026, 6, 1))
+        accepted = [(lead.received_on, lead.accepted_on) for lead in s.scalars(select(Lead)) if lead.accepted_on]
+    assert f.steps["complaint:已受理"] == 2 and f.steps["complaint:调解中"] == 1 and f.steps["report:已立案"] == 1
+    cal = deadlines.calendar_for(app)
+    days = [deadlines.working_days_left(r, a, cal) for r, a in accepted if date(2026, 5, 1) <= a <= date(2026, 5, 31)]
+    assert len(days) == 2 and f.avg_days_to_accept == round(sum(days) / len(days), 1)
