@@ -71,15 +71,17 @@ def seed(app, count: int) -> None:
 
 
 def seed_events(conn) -> None:
-    """A status event for every lead past 新线索, dated on its closing or acceptance day (or a week after receipt)."""
-    rows = conn.execute(select(Lead.id, Lead.status, Lead.received_on, Lead.accepted_on, Lead.closed_on)).all()
+    """A status event for every lead past 新线索, dated on its closing or acceptance day (or a week after receipt),
+    with the lead's kind as bot/workflow.py writes it."""
+    rows = conn.execute(select(Lead.id, Lead.kind, Lead.status, Lead.received_on, Lead.accepted_on, Lead.closed_on))
     events = []
-    for lead_id, status, received, accepted, closed in rows:
+    for lead_id, kind, status, received, accepted, closed in rows.all():
         if status == "新线索":
             continue
         day = closed or accepted or received + timedelta(days=7)
         at = datetime(day.year, day.month, day.day, 2, tzinfo=UTC)
-        events.append({"lead_id": lead_id, "at": at, "kind": "status", "status": status, "detail": {}})
+        event = {"lead_id": lead_id, "at": at, "kind": "status", "status": status, "lead_kind": kind, "detail": {}}
+        events.append(event)
         if len(events) == 5000:
             conn.execute(insert(LeadEvent.__table__), events)
             events = []

@@ -129,7 +129,13 @@ def transition(
     elif "ground_text" in detail:
         lead.outcome = detail["ground_text"]
     event = LeadEvent(
-        lead_id=lead.id, actor_id=actor_id, kind="status", status=to, text=_clean(d.remark) or None, detail=detail
+        lead_id=lead.id,
+        actor_id=actor_id,
+        kind="status",
+        status=to,
+        lead_kind=lead.kind,  # read by the statistics' step counts (bot/console/figures.py)
+        text=_clean(d.remark) or None,
+        detail=detail,
     )
     session.add(event)
     return event

@@ -219,6 +219,8 @@ def test_figures_count_each_lead_once_per_step_and_average_working_days(app, may
         admin = s.scalars(select(StaffUser).where(StaffUser.username == "boss")).one()
         f = compute(s, admin, date(2026, 5, 1), date(2026, 5, 31), date(2026, 6, 1))
         accepted = [(lead.received_on, lead.accepted_on) for lead in s.scalars(select(Lead)) if lead.accepted_on]
+        copies = s.execute(select(LeadEvent.lead_kind, Lead.kind).join(Lead).where(LeadEvent.kind == "status")).all()
+    assert len(copies) == 9 and [k for k, own in copies if k != own] == [None]  # transition() wrote every copy
     assert f.steps["complaint:已受理"] == 2 and f.steps["complaint:调解中"] == 1 and f.steps["report:已立案"] == 1
     cal = deadlines.calendar_for(app)
     days = [deadlines.working_days_left(r, a, cal) for r, a in accepted if date(2026, 5, 1) <= a <= date(2026, 5, 31)]

@@ -95,15 +95,30 @@ def _weekly(per_day: list[tuple[date, int]], start: date, end: date) -> list[tup
 
 
 def _steps(s: Session, user: StaffUser, start: date, end: date) -> dict[str, int]:
-    """How many leads were moved to each status within the period (from the timeline)."""
+    """How many leads were moved to each status within the period (from the timeline), by the lead's kind.
+
+    For a user who sees every branch the kind comes from the event's own copy (`lead_kind`, written with it by
+    bot/workflow.py; a lead's kind never changes), so the count reads `ix_lead_event_steps` alone: joining each of
+    a year's ~85,000 events to its lead cost ~50 ms on SQLite, ~25 on PostgreSQL. Should an event lack the copy
+    (written by a process older than migration 0008), the period is counted through the join instead, as before.
+    A handler's count joins the lead anyway, for its branch, and takes the kind from there."""
     lo, hi = day_start_utc(start), day_start_utc(end + timedelta(days=1))
-    stmt = (
-        select(Lead.kind, LeadEvent.status, func.count(func.distinct(LeadEvent.lead_id)))
+    period = (LeadEvent.kind == "status", LeadEvent.at >= lo, LeadEvent.at < hi)
+    distinct_leads = func.count(func.distinct(LeadEvent.lead_id))
+    joined = (
+        select(Lead.kind, LeadEvent.status, distinct_leads)
         .join(Lead, Lead.id == LeadEvent.lead_id)
-        .where(LeadEvent.kind == "status", LeadEvent.at >= lo, LeadEvent.at < hi)
+        .where(*period)
         .group_by(Lead.kind, LeadEvent.status)
     )
-    return {f"{kind}:{status}": n for kind, status, n in s.execute(scope_leads(stmt, user)) if status}
+    own = select(LeadEvent.lead_kind, LeadEvent.status, distinct_leads).where(*period)
+    own = own.group_by(LeadEvent.lead_kind, LeadEvent.status)
+    rows = []
+    if scope_leads(own, user) is own:  # every branch: no restriction on the lead to apply
+        rows = s.execute(own).all()
+    if not rows or any(kind is None for kind, _status, _n in rows):
+        rows = s.execute(scope_leads(joined, user)).all()
+    return {f"{kind}:{status}": n for kind, status, n in rows if status}
 
 
 def _avg_accept(s: Session, user: StaffUser, start: date, end: date) -> float | None:

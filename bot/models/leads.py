@@ -25,9 +25,9 @@ class Lead(Base):
         Index("ix_lead_received", "received_on", "kind", "category", "branch"),
         Index("ix_lead_closed", "closed_on", "status", "category", "branch"),
         Index("ix_lead_accepted", "accepted_on", "received_on", "branch"),
-        # Migration 0008: the statistics' step counts join each status event to its lead's kind and branch (a small
-        # index instead of the wide row); the period's counts by kind, category and branch read in group order
-        # (SQLite skip-scans it instead of sorting a year's leads).
+        # Migration 0008: a handler's step counts join each status event to its lead's branch (a small index instead
+        # of the wide row); the period's counts by kind, category and branch read in group order (SQLite skip-scans
+        # it instead of sorting a year's leads).
         Index("ix_lead_id_kind_branch", "id", "kind", "branch"),
         Index("ix_lead_period_groups", "kind", "category", "branch", "received_on"),
     )
@@ -77,7 +77,8 @@ class LeadEvent(Base):
     """One step in a lead's timeline: a status change, a note, a reply, a notification."""
 
     __tablename__ = "lead_event"
-    __table_args__ = (Index("ix_lead_event_kind_at", "kind", "at", "lead_id", "status"),)  # statistics' steps
+    # The statistics' step counts read status events of a period from this index alone (migration 0008).
+    __table_args__ = (Index("ix_lead_event_steps", "kind", "at", "lead_kind", "status", "lead_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"), index=True)
@@ -85,6 +86,9 @@ class LeadEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str | None] = mapped_column(String(16))
+    # On status events, the lead's kind (complaint/report), written with the event; a lead's kind never changes, so
+    # the copy stays true and the statistics count steps by kind without joining each event to its lead.
+    lead_kind: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
