@@ -92,6 +92,8 @@ def prepare(app_server, floor_server) -> dict:
         check=True,
         capture_output=True,
     )
+    if floor_server is None:  # bench/profile_server.py: no floor
+        return {"answered": answered}
     warm = [wire.text_request(WECHAT, o, "12315", next(_ids), safe=True) for o, _ in answered]
     warm_path = path.with_name("warm-floor.jsonl")
     wire.write(str(warm_path), warm)
