@@ -57,7 +57,8 @@ class Webhook:
         else:
             raise Refused(400, "encrypted message, but this account is in plain mode (no encoding_aes_key)")
         account = fields.get("ToUserName")
-        return Envelope(incoming(fields), timestamp, nonce, account if isinstance(account, str) else self.app_id)
+        account = account if isinstance(account, str) else self.app_id
+        return Envelope(incoming(fields), timestamp, nonce, account, sealed=self.cipher is not None)
 
     def _decrypt(self, outer: dict[str, Any], args: Mapping[str, str], timestamp: str, nonce: str) -> dict[str, Any]:
         assert self.cipher is not None
