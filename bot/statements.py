@@ -106,6 +106,14 @@ class Prepared:
         row = self.first(session, **params)
         return None if row is None else row[0]
 
+    def run(self, conn: Connection, **params: Any) -> tuple | None:
+        """`fetch` on a new cursor of `conn` (a Connection already in its transaction)."""
+        cursor = conn.connection.cursor()
+        try:
+            return self.fetch(cursor, conn.dialect, **params)
+        finally:
+            cursor.close()
+
     def fetch(self, cursor: Any, dialect: Dialect, **params: Any) -> tuple | None:
         """Run the statement on a DBAPI cursor of a connection already in a transaction; its first row, or None.
 
