@@ -163,18 +163,20 @@ class Inbox:
 
     def _stored_reply(self, key: str) -> str | None:
         """The reply stored with this message's row, read in autocommit (one round trip on PostgreSQL), or None."""
-        with self.db.engine.connect() as conn:
-            driver = conn.connection.driver_connection
-            server = conn.dialect.name == "postgresql"
+        pooled = self.db.engine.raw_connection()  # a bare pool checkout: no Connection, no transaction
+        try:
+            server = self.db.engine.dialect.name == "postgresql"
             if server:
-                driver.autocommit = True  # no BEGIN and ROLLBACK around a single read
-            cursor = conn.connection.cursor()
+                pooled.driver_connection.autocommit = True  # no BEGIN and ROLLBACK around a single read
+            cursor = pooled.cursor()
             try:
-                row = _STORED_REPLY.fetch(cursor, conn.dialect, key=key)
+                row = _STORED_REPLY.fetch(cursor, self.db.engine.dialect, key=key)
             finally:
                 cursor.close()
                 if server:
-                    driver.autocommit = False
+                    pooled.driver_connection.autocommit = False
+        finally:
+            pooled.close()  # back to the pool
         return None if row is None else row[0]
 
     def _run(self, work):
