@@ -75,6 +75,20 @@ class GroupCommit:
                     self._busy = False
 
     def _commit(self, group: list[_Unit]) -> None:
+        if len(group) == 1:  # alone: the transaction itself is the unit's (no savepoint statements)
+            unit = group[0]
+            try:
+                with self.engine.connect() as conn:
+                    conn.begin()
+                    try:
+                        unit.result = unit.work(conn)
+                    except BaseException:
+                        conn.rollback()
+                        raise
+                    conn.commit()
+            except BaseException as exc:
+                unit.result, unit.error = None, exc
+            return
         try:
             with self.engine.connect() as conn:
                 conn.begin()  # BEGIN IMMEDIATE behind the writer lock (bot/db.py)

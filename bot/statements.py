@@ -44,20 +44,23 @@ class _Compiled:
             if default is not None and (default.is_callable or default.is_scalar):
                 self.computed[column.key] = default
         self.processors = {name: p for name, p in processors.items() if p is not None}
+        # Per parameter, once: (name, its type's processor, its Python-side default, its literal value).
+        self._plan = [
+            (name, self.processors.get(name), self.computed.get(name), self.defaults[name])
+            for name in dict.fromkeys(self.names)
+        ]
         columns = getattr(stmt, "exported_columns", ())
         self.results = [c.type._cached_result_processor(dialect, None) for c in columns]
 
     def params(self, given: Mapping[str, Any]) -> tuple | dict:
         values = {}
-        for name in self.names:
+        for name, processor, default, literal in self._plan:
             if name in given:
                 value = given[name]
-            elif name in self.computed:
-                default = self.computed[name]
+            elif default is not None:
                 value = default.arg(None) if default.is_callable else default.arg
             else:
-                value = self.defaults[name]
-            processor = self.processors.get(name)
+                value = literal
             values[name] = processor(value) if processor is not None and value is not None else value
         if self.positional is not None:
             return tuple(values[name] for name in self.positional)
@@ -105,6 +108,14 @@ class Prepared:
         """The first column of the first row, or None."""
         row = self.first(session, **params)
         return None if row is None else row[0]
+
+    def run(self, conn: Connection, **params: Any) -> tuple | None:
+        """`fetch` on a new cursor of `conn` (a Connection already in its transaction)."""
+        cursor = conn.connection.cursor()
+        try:
+            return self.fetch(cursor, conn.dialect, **params)
+        finally:
+            cursor.close()
 
     def fetch(self, cursor: Any, dialect: Dialect, **params: Any) -> tuple | None:
         """Run the statement on a DBAPI cursor of a connection already in a transaction; its first row, or None.

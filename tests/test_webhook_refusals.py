@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.models import Follower, InboundMessage
 from bot.models.webhook import WebhookNonce
-from tests.wechat_user import APP_ID, TOKEN, WeChat, make_wechat, parse, signature, text_xml
+from tests.wechat_user import APP_ID, TOKEN, WeChat, make_wechat, new_id, parse, signature, text_xml
 
 OTHER_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
 
@@ -201,3 +202,22 @@ def test_mangled_messages_never_get_a_500(wx):
         assert result.status < 500, body
     assert 400 in statuses
     assert wx.text("oAfterFuzz", "12315").content.startswith("消费者投诉举报热线")
+
+
+def test_an_unexpected_failure_is_a_logged_500_and_the_worker_goes_on(db_url, monkeypatch, caplog):
+    wx = make_wechat(db_url, "safe")
+    wx.app.testing = False  # production: the endpoint answers instead of propagating
+    inbox = wx.app.extensions["webhook"].inbox
+
+    def broken(env):
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(inbox, "process", broken)
+        with caplog.at_level(logging.ERROR):
+            failed = wx.post(text_xml("oUnlucky", "你好", msg_id=new_id()))
+    assert failed.status == 500 and failed.body == "internal error\n"
+    assert "webhook failed" in caplog.text and "oUnlucky" not in caplog.text
+    answered = wx.post(text_xml("oUnlucky", "你好", msg_id=new_id()))  # the next message is served as usual
+    assert answered.status == 200 and answered.reply["MsgType"] == "text"
+    wx.app.extensions["db"].engine.dispose()

@@ -138,3 +138,33 @@ def test_two_copies_at_once_get_one_effect_and_the_same_reply(db_url, same_nonce
     assert a.reply == b.reply and a.content.startswith("第1次处理")
     assert effects(wx.app) == 1 and inbound_rows(wx.app, "oRace") == 1
     wx.app.extensions["db"].engine.dispose()
+
+
+def test_a_retry_in_safe_mode_is_a_look_up_even_while_another_transaction_holds_the_writer(db_url):
+    wx = make_wechat(db_url, "safe")
+    install_counter(wx.app)
+    xml = text_xml("oLookup", "计数", msg_id=new_id())
+    first = wx.post(xml)
+    engine = wx.app.extensions["db"].engine
+    with engine.begin() as conn:  # a long transaction of another request (SQLite: the single writer's lock)
+        conn.execute(Follower.__table__.update().values(nickname=None))
+        outcome: list = []
+        retry = threading.Thread(target=lambda: outcome.append(wx.post(xml)))
+        retry.start()
+        retry.join(5)
+        assert not retry.is_alive()  # answered without waiting for the writer
+    assert outcome[0].status == 200 and outcome[0].reply == first.reply
+    assert effects(wx.app) == 1 and inbound_rows(wx.app, "oLookup") == 1
+    engine.dispose()
+
+
+def test_a_retry_in_plain_mode_still_records_its_nonce(db_url):
+    wx = make_wechat(db_url, "plain")
+    xml = text_xml("oPlain", "你好", msg_id=new_id())
+    wx.post(xml)
+    query = wx.query()
+    assert wx.post(xml, query).status == 200  # the retry, with a fresh nonce
+    # The same signed query with another body: the body is not signed in plain mode, the nonce is the only guard.
+    forged = wx.post(text_xml("oPlain", "另一条消息", msg_id=new_id()), query)
+    assert forged.status == 403
+    wx.app.extensions["db"].engine.dispose()

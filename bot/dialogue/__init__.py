@@ -115,6 +115,19 @@ _FLAG = Prepared(
 )
 
 
+def _open(ctx: Context, values: dict) -> tuple | None:
+    """Insert the dialogue row and set the follower's flag: on the webhook's connection when there is one."""
+    if ctx.connection is None or ctx.session_opened:  # ORM work may be pending in the session: go through it
+        row = _OPEN.first(ctx.session, **values)
+        if row is not None:
+            _FLAG.execute(ctx.session, openid=values["openid"])
+        return row
+    row = _OPEN.run(ctx.connection, **values)
+    if row is not None:
+        _FLAG.run(ctx.connection, openid=values["openid"])
+    return row
+
+
 def start(ctx: Context, kind: str | None, before: str = "") -> Reply:
     """Open a dialogue (at the choice of kind, or past it when the word chose already)."""
     state = DialogueState(openid=ctx.msg.openid, flow=FLOW, step="kind", data="{}", history=[], updated_at=ctx.now)
@@ -127,12 +140,11 @@ def start(ctx: Context, kind: str | None, before: str = "") -> Reply:
         intro = texts(ctx.app).get(f"start.{kind}")
     flow.save()
     values = {c: getattr(state, c) for c in ("openid", "flow", "step", "data", "history", "updated_at", "note")}
-    if _OPEN.first(ctx.session, **values) is None:  # a concurrent message of the same user opened it first
+    if _open(ctx, values) is None:  # a concurrent message of the same user opened it first
         state = _load(ctx)
         if state is None:
             raise RuntimeError("dialogue neither opened nor found")
         return Flow(ctx, state).ask()
-    _FLAG.execute(ctx.session, openid=ctx.msg.openid)
     return flow.ask("\n".join(p for p in (before, intro) if p))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -57,7 +58,8 @@ class Webhook:
         else:
             raise Refused(400, "encrypted message, but this account is in plain mode (no encoding_aes_key)")
         account = fields.get("ToUserName")
-        return Envelope(incoming(fields), timestamp, nonce, account if isinstance(account, str) else self.app_id)
+        account = account if isinstance(account, str) else self.app_id
+        return Envelope(incoming(fields), timestamp, nonce, account, sealed=self.cipher is not None)
 
     def _decrypt(self, outer: dict[str, Any], args: Mapping[str, str], timestamp: str, nonce: str) -> dict[str, Any]:
         assert self.cipher is not None
@@ -97,7 +99,7 @@ def receive() -> Response:
     return Response("not served here\n", status=500, mimetype="text/plain")
 
 
-_STATUS = {200: "200 OK", 400: "400 BAD REQUEST", 403: "403 FORBIDDEN", 413: "413 REQUEST ENTITY TOO LARGE"}
+_STATUS = {code: f"{code} {HTTPStatus(code).phrase.upper()}" for code in (200, 400, 403, 413, 500)}
 _XML = "application/xml; charset=utf-8"
 _TEXT = "text/plain; charset=utf-8"
 
@@ -115,7 +117,7 @@ class WebhookEndpoint:
         status, body, ctype = self.answer(environ)
         data = body.encode()
         headers = [("Content-Type", ctype), ("Content-Length", str(len(data)))]
-        start_response(_STATUS.get(status, f"{status} ERROR"), headers)
+        start_response(_STATUS.get(status) or f"{status} {HTTPStatus(status).phrase.upper()}", headers)
         request_log.info("method=POST path=%s status=%s ms=%.1f", PATH, status, (time.perf_counter() - started) * 1000)
         return [data]
 
