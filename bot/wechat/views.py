@@ -93,12 +93,6 @@ def verify() -> Response:
     return Response(echostr, mimetype="text/plain")
 
 
-@bp.post(PATH)
-def receive() -> Response:
-    """Never reached: WebhookEndpoint answers every POST /wechat before Flask (kept so the URL map lists it)."""
-    return Response("not served here\n", status=500, mimetype="text/plain")
-
-
 _STATUS = {code: f"{code} {HTTPStatus(code).phrase.upper()}" for code in (200, 400, 403, 413, 500)}
 _XML = "application/xml; charset=utf-8"
 _TEXT = "text/plain; charset=utf-8"
