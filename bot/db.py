@@ -162,6 +162,30 @@ class _SQLiteConnection(sqlite3.Connection):
                 self.write_lock.release()
 
 
+class ThreadReaders:
+    """A read-only sqlite3 connection per thread (and process) for one database file, outside the engine's pool.
+
+    For the webhook's retry look-up: one indexed read in autocommit, where a pool checkout and return (events, the
+    reset on return) cost more than the read itself. None for an in-memory database (the pool serves it then).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        path = engine.url.database
+        self.path = path if path and path != ":memory:" and not path.startswith("file:") else None
+        self._local = threading.local()
+
+    def get(self) -> sqlite3.Connection | None:
+        if self.path is None:
+            return None
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():  # a thread's first read, or the first after a fork
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=1")
+            local.conn, local.pid = conn, os.getpid()
+        return conn
+
+
 class Checkpointer:
     """Copies SQLite's write-ahead log back into the database file from a thread of its own, every INTERVAL.
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
+import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
-from bot import create_app
+from bot import create_app, privacy
 from bot.db import get_db
 from bot.models import Lead
 from bot.privacy import mask_phone, mask_text
@@ -40,3 +43,31 @@ def test_rotate_keys_moves_every_row_to_the_new_key(db_url):
 def test_masking():
     assert mask_phone("13800138000") == "138****8000"
     assert mask_text("电话13800138000，备用 139 0013 9000") == "电话138****8000，备用 139****9000"
+
+
+def test_values_are_aes_gcm_tokens_and_older_fernet_tokens_still_read():
+    privacy.configure(TEST_DATA_KEY)
+    token = privacy.encrypt("张三丰 13800138000")
+    assert token.startswith("gcm1.") and "13800138000" not in token
+    assert privacy.encrypt("张三丰 13800138000") != token  # a fresh nonce each time
+    assert privacy.decrypt(token) == "张三丰 13800138000"
+    legacy = Fernet(TEST_DATA_KEY.encode()).encrypt("李四".encode()).decode()  # as written before AES-GCM
+    assert privacy.decrypt(legacy) == "李四"
+    rotated = privacy.rotate(legacy)
+    assert rotated.startswith("gcm1.") and privacy.decrypt(rotated) == "李四"
+
+
+def test_a_tampered_or_foreign_token_is_refused_not_misread():
+    privacy.configure(TEST_DATA_KEY)
+    token = privacy.encrypt("13800138000")
+    raw = bytearray(base64.urlsafe_b64decode(token[len("gcm1.") :]))
+    raw[-1] ^= 1  # one bit of the tag
+    for bad in ("gcm1." + base64.urlsafe_b64encode(bytes(raw)).decode(), "gcm1.!!!", "gcm1.", "not a token"):
+        with pytest.raises(ValueError, match="cannot be decrypted"):
+            privacy.decrypt(bad)
+    privacy.configure(Fernet.generate_key().decode())  # another bureau's key: the key id is unknown
+    try:
+        with pytest.raises(ValueError, match="cannot be decrypted"):
+            privacy.decrypt(token)
+    finally:
+        privacy.configure(TEST_DATA_KEY)

@@ -23,7 +23,7 @@ from flask import Flask
 from sqlalchemy import Boolean, Connection, DateTime, Integer, String, bindparam, column, delete, select, text
 from sqlalchemy.orm import Session
 
-from bot.db import get_db, utcnow
+from bot.db import ThreadReaders, get_db, utcnow
 from bot.groupcommit import GroupCommit
 from bot.models import InboundMessage
 from bot.models.webhook import WebhookNonce
@@ -140,17 +140,25 @@ class Inbox:
         self.db = get_db(app)
         # SQLite has one writer: messages that queue for it share a transaction (bot/groupcommit.py).
         self.group = GroupCommit(self.db.engine) if self.db.is_sqlite else None
+        # SQLite: each thread reads retries on a read-only connection of its own, without the pool's checkout.
+        self._readers = ThreadReaders(self.db.engine) if self.db.is_sqlite else None
         self.window = app.config["SETTINGS"]["wechat"]["replay_window"]
         self._purged = 0.0
+
+    def retried(self, env: Envelope) -> str | None:
+        """Safe mode: the reply stored for this message when it is a retry, else None (then `process` it).
+
+        A retry in safe mode is a look-up, outside any transaction and the writer lock. Its nonce need not be
+        remembered: the signature binds it to this very message, so a replay of it can only ever get this same
+        stored reply. (In plain mode the body is not signed: a retry goes through `process`, which records its nonce.)
+        """
+        if not env.sealed:
+            return None
+        return self._stored_reply(dedupe_key(env.msg))
 
     def process(self, env: Envelope) -> str:
         """The plain reply body for a verified message (the stored one for a retry), committed with its effects."""
         now, key = utcnow(), dedupe_key(env.msg)
-        if env.sealed and (stored := self._stored_reply(key)) is not None:
-            # A retry in safe mode is a look-up, outside any transaction and the writer lock. Its nonce need not be
-            # remembered: the signature binds it to this very message, so a replay of it can only ever get this
-            # same stored reply. (In plain mode the body is not signed, and the nonce is recorded below.)
-            return stored
         answer = self._answer
         for _ in range(ATTEMPTS):
             try:
@@ -163,6 +171,14 @@ class Inbox:
 
     def _stored_reply(self, key: str) -> str | None:
         """The reply stored with this message's row, read in autocommit (one round trip on PostgreSQL), or None."""
+        reader = self._readers.get() if self._readers is not None else None
+        if reader is not None:
+            cursor = reader.cursor()
+            try:
+                row = _STORED_REPLY.fetch(cursor, self.db.engine.dialect, key=key)
+            finally:
+                cursor.close()
+            return None if row is None else row[0]
         pooled = self.db.engine.raw_connection()  # a bare pool checkout: no Connection, no transaction
         try:
             server = self.db.engine.dialect.name == "postgresql"
