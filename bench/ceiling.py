@@ -1,10 +1,17 @@
-"""The ceiling: WeChat's safe-mode protocol alone, as a bare WSGI callable, served like the app and the floor.
+"""The ceiling: WeChat's safe-mode protocol alone, as bare WSGI callables, served like the app and the floor.
 
 What every safe-mode answer must do whatever else it does: parse the query, check the signature and the replay
 window, read the body, parse the envelope, check msg_signature, AES-decrypt and check the AppID, parse the message,
-then build a text reply, AES-encrypt and sign it. No Flask, no database, no nonce, no de-duplication row, no
-routing, no log line. Whatever our app does on top costs more, so its ratio to the floor is an upper bound for any
-webhook written in this stack that keeps WeChat's checks (bench/README.md, "The ceiling").
+then build a text reply, AES-encrypt and sign it. No Flask, no nonce, no routing, no log line. Three variants:
+
+- `app`: that and nothing else;
+- `lookup`: plus one indexed read by the message's key, the least a retry must do to find its stored reply;
+- `durable`: plus one row keyed by the message, with its nonce, committed before answering (WAL, synchronous=NORMAL,
+  as the app) in a group commit between the threads of a process, writers of different processes queued on a file
+  lock: the least a de-duplicating webhook must write for a fresh message, done as cheaply as this stack allows.
+
+The app does all of that and more, so its ratio to the floor cannot pass these (`bench/run.py` measures them in the
+same run; bench/README.md, "The ceiling").
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import tempfile
 import threading
 import time
 from urllib.parse import parse_qsl
@@ -21,30 +29,50 @@ from bot.wechat.protocol import Cipher, check_signature, check_timestamp, parse_
 TOKEN = os.environ.get("CEILING_TOKEN", "bench-token")
 APP_ID = os.environ.get("CEILING_APP_ID", "wxbench000000000001")
 KEY = os.environ.get("CEILING_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+_DB = os.environ.get("CEILING_DB") or os.path.join(tempfile.mkdtemp(prefix="ceiling-"), "ceiling.db")
 _cipher = Cipher(TOKEN, KEY, APP_ID)
-_HEADERS = "application/xml; charset=utf-8"
+_HEADERS = [("Content-Type", "application/xml; charset=utf-8")]
 
 
-def app(environ, start_response):
+def _open(environ) -> tuple[dict, str, str]:
     args = dict(parse_qsl(environ.get("QUERY_STRING", "")))
     timestamp, nonce = check_signature(TOKEN, args)
     check_timestamp(timestamp, 300)
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    outer = parse_xml(body)
+    outer = parse_xml(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
     fields = parse_xml(_cipher.decrypt(outer.get("Encrypt"), args.get("msg_signature", ""), timestamp, nonce))
+    return fields, timestamp, nonce
+
+
+def _answer(fields: dict, timestamp: str, nonce: str, start_response) -> list[bytes]:
     reply = (
         f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName>"
         f"<FromUserName><![CDATA[{fields['ToUserName']}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
         "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[12315]]></Content></xml>"
     )
     data = _cipher.encrypt(reply, nonce, timestamp).encode()
-    start_response("200 OK", [("Content-Type", _HEADERS), ("Content-Length", str(len(data)))])
+    start_response("200 OK", [*_HEADERS, ("Content-Length", str(len(data)))])
     return [data]
 
 
-# CEILING_DB=<sqlite file>: the same, plus the least a de-duplicating webhook must write per message: one row keyed by
-# the message (sender + MsgId) with its nonce, committed before answering (WAL, synchronous=NORMAL, as the app).
-_DB = os.environ.get("CEILING_DB")
+def app(environ, start_response):
+    """The protocol alone."""
+    return _answer(*_open(environ), start_response)
+
+
+def lookup(environ, start_response):
+    """The protocol plus one read by the message's key (the row is absent: a hit costs the same)."""
+    fields, timestamp, nonce = _open(environ)
+    _connection().execute("SELECT at FROM seen WHERE key = ?", (f"{fields['FromUserName']}:{fields['MsgId']}",))
+    return _answer(fields, timestamp, nonce, start_response)
+
+
+def durable(environ, start_response):
+    """The protocol plus one durable row per message, committed before the answer."""
+    fields, timestamp, nonce = _open(environ)
+    _GROUP.commit((f"{fields['FromUserName']}:{fields['MsgId']}", nonce, time.time()))
+    return _answer(fields, timestamp, nonce, start_response)
+
+
 _local = threading.local()
 
 
@@ -58,22 +86,10 @@ def _connection() -> sqlite3.Connection:
     return conn
 
 
-def durable(environ, start_response):
-    args = dict(parse_qsl(environ.get("QUERY_STRING", "")))
-    timestamp, nonce = check_signature(TOKEN, args)
-    check_timestamp(timestamp, 300)
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    outer = parse_xml(body)
-    fields = parse_xml(_cipher.decrypt(outer.get("Encrypt"), args.get("msg_signature", ""), timestamp, nonce))
-    _GROUP.commit((f"{fields['FromUserName']}:{fields['MsgId']}", nonce, time.time()))
-    reply = (
-        f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{fields['ToUserName']}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
-        "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[12315]]></Content></xml>"
-    )
-    data = _cipher.encrypt(reply, nonce, timestamp).encode()
-    start_response("200 OK", [("Content-Type", _HEADERS), ("Content-Length", str(len(data)))])
-    return [data]
+def _lockfile() -> int:
+    if getattr(_lockfile, "pid", None) != os.getpid():
+        _lockfile.fd, _lockfile.pid = os.open(f"{_DB}.lock", os.O_RDWR | os.O_CREAT), os.getpid()  # type: ignore[attr-defined]
+    return _lockfile.fd  # type: ignore[attr-defined]
 
 
 class _Group:
@@ -110,30 +126,3 @@ class _Group:
 
 
 _GROUP = _Group()
-
-
-def _lockfile() -> int:
-    if getattr(_lockfile, "pid", None) != os.getpid():
-        _lockfile.fd, _lockfile.pid = os.open(f"{_DB}.lock", os.O_RDWR | os.O_CREAT), os.getpid()
-    return _lockfile.fd
-
-
-def lookup(environ, start_response):
-    """The protocol plus one read by the message's key, as a retry needs (the row is absent: the cost is the same)."""
-    args = dict(parse_qsl(environ.get("QUERY_STRING", "")))
-    timestamp, nonce = check_signature(TOKEN, args)
-    check_timestamp(timestamp, 300)
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    outer = parse_xml(body)
-    fields = parse_xml(_cipher.decrypt(outer.get("Encrypt"), args.get("msg_signature", ""), timestamp, nonce))
-    _connection().execute(
-        "SELECT at FROM seen WHERE key = ?", (f"{fields['FromUserName']}:{fields['MsgId']}",)
-    ).fetchone()
-    reply = (
-        f"<xml><ToUserName><![CDATA[{fields['FromUserName']}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{fields['ToUserName']}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
-        "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[12315]]></Content></xml>"
-    )
-    data = _cipher.encrypt(reply, nonce, timestamp).encode()
-    start_response("200 OK", [("Content-Type", _HEADERS), ("Content-Length", str(len(data)))])
-    return [data]

@@ -4,6 +4,7 @@ Writes bench/results/<date>.md. Every figure is absolute and as a ratio to the f
 Environment: BENCH_SECONDS (per round, default 8), BENCH_ROUNDS (3), BENCH_DATABASES ("sqlite,postgresql"),
 BENCH_ONLY (comma-separated words: run only the scenarios whose name contains one, e.g. "keyword,retried"),
 BENCH_WORKERS / BENCH_THREADS (gunicorn, default 2 x 4), BENCH_COLDSTART=0 (skip bench/coldstart.py),
+BENCH_CEILING=0 (skip the ceiling rows, bench/ceiling.py),
 BENCH_KEEP=1 (keep the temporary directory with the servers' logs).
 """
 
@@ -185,11 +186,42 @@ def main() -> None:
             app_server.stop()
             floor.stop()
             cleanup()
+    if os.environ.get("BENCH_CEILING", "1") != "0":
+        ceilings(results, work, seconds, rounds)
     report(results, seconds, rounds)
     if os.environ.get("BENCH_KEEP"):
         print(f"kept {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
+
+
+CEILINGS = {
+    "ceiling: WeChat protocol alone, no database": "bench.ceiling:app",
+    "ceiling: protocol + one look-up (a retry's least)": "bench.ceiling:lookup",
+    "ceiling: protocol + one durable row, group commit (a fresh message's least)": "bench.ceiling:durable",
+}
+
+
+def ceilings(results: dict, work: Path, seconds: float, rounds: int) -> None:
+    """bench/ceiling.py against the same floor: the best any webhook in this stack can do for a safe-mode message."""
+    from bench.scenarios import keyword_text
+
+    env = {"CEILING_DB": str(work / "ceiling.db")}
+    floor = Server("bench.floor:app", {}, work / "floor.log")
+    servers = {name: Server(target, env, work / "ceiling.log") for name, target in CEILINGS.items()}
+    try:
+        load(floor, keyword_text({}, floor=True), work, seconds)  # warm, as prepare() does for the scenarios
+        for _ in range(rounds):
+            measured = load(floor, keyword_text({}, floor=True), work, seconds)
+            for name, server in servers.items():
+                per = results.setdefault(name, {"app": [], "floor": []})
+                per["floor"].append(measured)
+                per["app"].append(load(server, keyword_text({}, floor=False), work, seconds))
+                print(f"{name:76} {per['app'][-1]['rps']:8.1f} rps   floor {measured['rps']:8.1f} rps", flush=True)
+    finally:
+        floor.stop()
+        for server in servers.values():
+            server.stop()
 
 
 def app_config(url: str) -> str:
@@ -238,6 +270,14 @@ def report(results: dict, seconds: float, rounds: int) -> None:
             f"({max(ratios) - min(ratios):.2f}) | {med['p50']:.1f} | {med['p90']:.1f} | {med['p99']:.1f} | "
             f"{errors} | {med['cpu_us']:.0f} | {floor_cpu:.0f} | {med['rss_mb']:.0f} |"
         )
+    if any(name.startswith("ceiling:") for name in results):
+        lines += [
+            "",
+            "The ceiling rows are bench/ceiling.py, not the app: the keyword requests answered by a bare WSGI "
+            "callable that does only what WeChat's safe mode demands (signatures, replay window, AES both ways, XML), "
+            "then the same plus the least a retry or a fresh message must touch in SQLite. No webhook in this stack "
+            'can beat them; the app\'s ratio is read against them (bench/README.md, "The ceiling").',
+        ]
     if os.environ.get("BENCH_COLDSTART", "1") != "0":
         cold = subprocess.run(
             [sys.executable, str(ROOT / "bench" / "coldstart.py")], capture_output=True, text=True, check=True
