@@ -222,6 +222,12 @@ class Checkpointer:
                 try:
                     self.checkpoint(path)
                     failed.discard(path)
+                except sqlite3.OperationalError as exc:
+                    if "locked" in str(exc) or "busy" in str(exc):
+                        continue  # another connection holds what this one needs for an instant: next time
+                    if path not in failed:
+                        log.warning("WAL checkpoint of %s failed: %s", path, exc)
+                        failed.add(path)
                 except Exception as exc:  # the file removed, a full disk: say it once, keep serving the others
                     if path not in failed:
                         log.warning("WAL checkpoint of %s failed: %s", path, exc)

@@ -19,9 +19,15 @@ from tests.console_support import add_lead
 def test_personal_data_is_not_stored_in_the_clear(app):
     lead_id = add_lead(app, phone="13800138000", name="张三丰")
     with get_db(app).scope() as s:
-        stored = s.execute(text("SELECT phone, name FROM lead WHERE id = :i"), {"i": lead_id}).one()
+        stored = s.execute(text("SELECT phone, name, facts, request FROM lead WHERE id = :i"), {"i": lead_id}).one()
         assert "13800138000" not in stored.phone and "张三丰" not in stored.name
-        assert s.get(Lead, lead_id).phone == "13800138000"
+        assert "牛奶" not in stored.facts and "退款" not in stored.request  # the consumer's own words too
+        lead = s.get(Lead, lead_id)
+        assert (lead.phone, lead.facts, lead.request) == (
+            "13800138000",
+            "买到过期牛奶，店员说可以退但一直没退。",
+            "退款并赔偿",
+        )
 
 
 def test_rotate_keys_moves_every_row_to_the_new_key(db_url):
@@ -71,3 +77,35 @@ def test_a_tampered_or_foreign_token_is_refused_not_misread():
             privacy.decrypt(token)
     finally:
         privacy.configure(TEST_DATA_KEY)
+
+
+def test_upgrade_encrypts_the_words_of_leads_written_before(tmp_path):
+    """Leads stored before migration 0009 kept facts and request in the clear: the upgrade encrypts them in place,
+    the downgrade gives them back."""
+    from alembic import command
+
+    from bot.db import Database, alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    privacy.configure(TEST_DATA_KEY)
+    db = Database(url)
+    command.upgrade(alembic_config(db), "0008_console_figures")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO lead (ticket, kind, status, category, business_name, facts, request, received_at,"
+                " received_on, extra, updated_at) VALUES ('T-OLD', 'complaint', '新线索', '其他', '某店',"
+                " '店主电话13800138000不接', '退款', '2026-05-06 01:00:00', '2026-05-06', '{}', '2026-05-06 01:00:00')"
+            )
+        )
+    command.upgrade(alembic_config(db), "head")
+    with db.engine.connect() as conn:
+        stored = conn.execute(text("SELECT facts, request FROM lead WHERE ticket = 'T-OLD'")).one()
+    assert stored.facts.startswith("gcm1.") and "13800138000" not in stored.facts and stored.request != "退款"
+    with db.sessions() as s:
+        lead = s.execute(select(Lead).where(Lead.ticket == "T-OLD")).scalar_one()
+        assert (lead.facts, lead.request) == ("店主电话13800138000不接", "退款")
+    command.downgrade(alembic_config(db), "0008_console_figures")
+    with db.engine.connect() as conn:
+        assert tuple(conn.execute(text("SELECT facts, request FROM lead")).one()) == ("店主电话13800138000不接", "退款")
+    db.engine.dispose()

@@ -57,8 +57,9 @@ class Lead(Base):
     item: Mapped[str | None] = mapped_column(String(400))
     purchase_date: Mapped[str | None] = mapped_column(String(64))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    facts: Mapped[str] = mapped_column(Text, default="")
-    request: Mapped[str | None] = mapped_column(Text)
+    # The consumer's own words: they often name people, phone numbers and orders, so they are encrypted too.
+    facts: Mapped[str] = mapped_column(EncryptedText, default="")
+    request: Mapped[str | None] = mapped_column(EncryptedText)
     # Statutory clock (dates in Asia/Shanghai).
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     received_on: Mapped[date] = mapped_column(Date)
