@@ -26,6 +26,8 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from bot.forks import Forks
+
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -88,7 +90,7 @@ class WriterLock:
         self.thread = threading.Lock()
         self.path = path + ".write-lock" if path and path != ":memory:" else None
         self._fd: int | None = None
-        self._pid = 0
+        self._forks = 0
 
     def acquire(self, timeout: float) -> bool:
         if not self.thread.acquire(timeout=timeout):
@@ -104,7 +106,7 @@ class WriterLock:
 
     def release(self) -> None:
         try:
-            if self._fd is not None and self._pid == os.getpid():
+            if self._fd is not None and self._forks == Forks.count:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self.thread.release()
@@ -112,9 +114,9 @@ class WriterLock:
     def _file(self) -> int | None:
         if self.path is None:
             return None
-        if self._pid != os.getpid():  # opened before a fork: the child needs its own open file (flock is per file)
+        if self._forks != Forks.count:  # opened before a fork: the child needs its own open file (flock is per file)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid = os.getpid()
+            self._forks = Forks.count
         return self._fd
 
 
@@ -179,10 +181,10 @@ class ThreadReaders:
             return None
         local = self._local
         conn = getattr(local, "conn", None)
-        if conn is None or local.pid != os.getpid():  # a thread's first read, or the first after a fork
+        if conn is None or local.forks != Forks.count:  # a thread's first read, or the first after a fork
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA query_only=1")
-            local.conn, local.pid = conn, os.getpid()
+            local.conn, local.forks = conn, Forks.count
         return conn
 
 

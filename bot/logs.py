@@ -5,12 +5,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import os
 import threading
 import time
 
 from flask import Flask, g, request
 
+from bot.forks import Forks
 from bot.privacy import mask_text
 
 
@@ -56,7 +56,7 @@ class LineBuffer(logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
-        if self._pid != _FORKS.count:
+        if self._pid != Forks.count:
             self._start()
         pending = self._pending
         pending.append(line)  # emit runs under self.lock (Handler.handle), as flush does
@@ -73,27 +73,17 @@ class LineBuffer(logging.StreamHandler):
 
     def _start(self) -> None:
         with self.lock:  # type: ignore[union-attr]
-            if self._pid == _FORKS.count:
+            if self._pid == Forks.count:
                 return
-            self._pid = _FORKS.count
+            self._pid = Forks.count
             self._pending = []  # lines buffered by the parent before a fork are the parent's to write
         threading.Thread(target=self._run, args=(self._pid,), name="log-flush", daemon=True).start()
 
     def _run(self, generation: int) -> None:
-        while _FORKS.count == generation:
+        while Forks.count == generation:
             time.sleep(self.FLUSH_EVERY)
             if self._pending:
                 self.flush()
-
-
-class _Forks:
-    """Counts forks in this process's line: a handler's flushing thread does not survive one."""
-
-    count = 1
-
-
-os.register_at_fork(after_in_child=lambda: setattr(_Forks, "count", _Forks.count + 1))
-_FORKS = _Forks
 
 
 def init_app(app: Flask) -> None:
