@@ -10,6 +10,9 @@ then build a text reply, AES-encrypt and sign it. No Flask, no nonce, no routing
   as the app) in a group commit between the threads of a process, writers of different processes queued on a file
   lock: the least a de-duplicating webhook must write for a fresh message, done as cheaply as this stack allows.
 
+With CEILING_PG_URL, `pg_lookup` and `pg_durable` do the same read and write on PostgreSQL: one statement each, in
+autocommit (one round trip), on a connection per thread.
+
 The app does all of that and more, so its ratio to the floor cannot pass these (`bench/run.py` measures them in the
 same run; bench/README.md, "The ceiling").
 """
@@ -126,3 +129,33 @@ class _Group:
 
 
 _GROUP = _Group()
+
+
+def pg_lookup(environ, start_response):
+    """`lookup` on PostgreSQL."""
+    fields, timestamp, nonce = _open(environ)
+    _pg().execute("SELECT at FROM seen WHERE key = %s", (f"{fields['FromUserName']}:{fields['MsgId']}",)).fetchone()
+    return _answer(fields, timestamp, nonce, start_response)
+
+
+def pg_durable(environ, start_response):
+    """`durable` on PostgreSQL: the row committed (autocommit) before the answer; no group needed, no file lock."""
+    fields, timestamp, nonce = _open(environ)
+    _pg().execute(
+        "INSERT INTO seen VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+        (f"{fields['FromUserName']}:{fields['MsgId']}", nonce, time.time()),
+    )
+    return _answer(fields, timestamp, nonce, start_response)
+
+
+def _pg():
+    conn = getattr(_local, "pg", None)
+    if conn is None:
+        import psycopg
+
+        url = os.environ["CEILING_PG_URL"].replace("postgresql+psycopg://", "postgresql://")
+        conn = _local.pg = psycopg.connect(url, autocommit=True)
+    return conn
+
+
+PG_TABLE = "CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, nonce TEXT UNIQUE, at DOUBLE PRECISION)"

@@ -182,12 +182,14 @@ def main() -> None:
                         + (f"   errors {per['app'][-1]['error_statuses']}" if per["app"][-1]["errors"] else ""),
                         flush=True,
                     )
+            if os.environ.get("BENCH_CEILING", "1") != "0":
+                app_server.stop()  # the ceilings get the machine to themselves, as the app did
+                floor.stop()
+                ceilings(results, work, seconds, rounds, database, url)
         finally:
             app_server.stop()
             floor.stop()
             cleanup()
-    if os.environ.get("BENCH_CEILING", "1") != "0":
-        ceilings(results, work, seconds, rounds)
     report(results, seconds, rounds)
     if os.environ.get("BENCH_KEEP"):
         print(f"kept {work}")
@@ -196,19 +198,34 @@ def main() -> None:
 
 
 CEILINGS = {
-    "ceiling: WeChat protocol alone, no database": "bench.ceiling:app",
-    "ceiling: protocol + one look-up (a retry's least)": "bench.ceiling:lookup",
-    "ceiling: protocol + one durable row, group commit (a fresh message's least)": "bench.ceiling:durable",
+    "sqlite": {
+        "ceiling: WeChat protocol alone, no database": "bench.ceiling:app",
+        "ceiling, sqlite: protocol + one look-up (a retry's least)": "bench.ceiling:lookup",
+        "ceiling, sqlite: protocol + one durable row, group commit (a fresh message's least)": "bench.ceiling:durable",
+    },
+    "postgresql": {
+        "ceiling, postgresql: protocol + one look-up (a retry's least)": "bench.ceiling:pg_lookup",
+        "ceiling, postgresql: protocol + one durable row, autocommit (a fresh message's least)": (
+            "bench.ceiling:pg_durable"
+        ),
+    },
 }
 
 
-def ceilings(results: dict, work: Path, seconds: float, rounds: int) -> None:
+def ceilings(results: dict, work: Path, seconds: float, rounds: int, database: str, url: str) -> None:
     """bench/ceiling.py against the same floor: the best any webhook in this stack can do for a safe-mode message."""
     from bench.scenarios import keyword_text
 
-    env = {"CEILING_DB": str(work / "ceiling.db")}
+    env = {"CEILING_DB": str(work / "ceiling.db"), "CEILING_PG_URL": url}
+    if database == "postgresql":
+        import psycopg
+
+        from bench.ceiling import PG_TABLE
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            conn.execute(PG_TABLE)
     floor = Server("bench.floor:app", {}, work / "floor.log")
-    servers = {name: Server(target, env, work / "ceiling.log") for name, target in CEILINGS.items()}
+    servers = {name: Server(target, env, work / "ceiling.log") for name, target in CEILINGS[database].items()}
     try:
         load(floor, keyword_text({}, floor=True), work, seconds)  # warm, as prepare() does for the scenarios
         for _ in range(rounds):
