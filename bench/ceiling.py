@@ -32,7 +32,6 @@ from bot.wechat.protocol import Cipher, check_signature, check_timestamp, parse_
 TOKEN = os.environ.get("CEILING_TOKEN", "bench-token")
 APP_ID = os.environ.get("CEILING_APP_ID", "wxbench000000000001")
 KEY = os.environ.get("CEILING_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
-_DB = os.environ.get("CEILING_DB") or os.path.join(tempfile.mkdtemp(prefix="ceiling-"), "ceiling.db")
 _cipher = Cipher(TOKEN, KEY, APP_ID)
 _HEADERS = [("Content-Type", "application/xml; charset=utf-8")]
 
@@ -82,16 +81,23 @@ _local = threading.local()
 def _connection() -> sqlite3.Connection:
     conn = getattr(_local, "conn", None)
     if conn is None:
-        conn = _local.conn = sqlite3.connect(_DB, isolation_level=None, timeout=10, check_same_thread=False)
+        conn = _local.conn = sqlite3.connect(_db(), isolation_level=None, timeout=10, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, nonce TEXT UNIQUE, at REAL)")
     return conn
 
 
+def _db() -> str:
+    """CEILING_DB (bench/run.py sets it, one file for every worker), else a file in a temporary directory."""
+    if "CEILING_DB" not in os.environ:
+        os.environ["CEILING_DB"] = os.path.join(tempfile.mkdtemp(prefix="ceiling-"), "ceiling.db")
+    return os.environ["CEILING_DB"]
+
+
 def _lockfile() -> int:
     if getattr(_lockfile, "pid", None) != os.getpid():
-        _lockfile.fd, _lockfile.pid = os.open(f"{_DB}.lock", os.O_RDWR | os.O_CREAT), os.getpid()  # type: ignore[attr-defined]
+        _lockfile.fd, _lockfile.pid = os.open(f"{_db()}.lock", os.O_RDWR | os.O_CREAT), os.getpid()  # type: ignore[attr-defined]
     return _lockfile.fd  # type: ignore[attr-defined]
 
 

@@ -30,9 +30,8 @@ def _convert(change) -> None:
         ).all()
         if not rows:
             return
-        for row in rows:
-            values = {name: change(getattr(row, name)) for name in COLUMNS}
-            conn.execute(sa.text("UPDATE lead SET facts = :facts, request = :request WHERE id = :id"), {**values, "id": row.id})
+        changed = [{**{name: change(getattr(row, name)) for name in COLUMNS}, "id": row.id} for row in rows]
+        conn.execute(sa.text("UPDATE lead SET facts = :facts, request = :request WHERE id = :id"), changed)
         last = rows[-1].id
 
 
