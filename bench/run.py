@@ -292,8 +292,9 @@ def report(results: dict, seconds: float, rounds: int) -> None:
             "",
             "The ceiling rows are bench/ceiling.py, not the app: the keyword requests answered by a bare WSGI "
             "callable that does only what WeChat's safe mode demands (signatures, replay window, AES both ways, XML), "
-            "then the same plus the least a retry or a fresh message must touch in SQLite. No webhook in this stack "
-            'can beat them; the app\'s ratio is read against them (bench/README.md, "The ceiling").',
+            "then the same plus the least a retry or a fresh message must do in the database (one read by key; one "
+            "row written durably). No webhook in this stack can beat them; the app's ratio is read against them "
+            '(bench/README.md, "The ceiling").',
         ]
     if os.environ.get("BENCH_COLDSTART", "1") != "0":
         cold = subprocess.run(
