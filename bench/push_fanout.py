@@ -7,7 +7,8 @@ counts in memory) and the sender, a `flask pushes run <id>` process whose reside
 it works. At the end every recipient must have exactly one message at the stand-in (template messages de-duplicated
 by client_msg_id, as the platform does) and every delivery be `sent`. With --profile, py-spy samples the sender and
 its top functions are written to <name>.txt. Prints one JSON object: count, seconds, messages_per_second,
-rss_start_mb, rss_end_mb, rss_peak_mb, verified_exactly_once.
+rss_start_mb, rss_end_mb, rss_max_mb (the highest RSS sampled while sending), rss_peak_mb (VmHWM, the start-up
+included), verified_exactly_once.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def run_sender(config: Path, push_id: int, profile: Path | None) -> dict:
         )
         spy = start_profile(proc.pid, profile.with_suffix(".raw")) if profile else None
         samples, first_batch, cpu = [], None, 0.0  # RSS "at start": after the first batch (imports, app loaded)
+        from_first = 0
         while proc.poll() is None:
             try:
                 sample = rss_mb(proc.pid)
@@ -119,7 +121,7 @@ def run_sender(config: Path, push_id: int, profile: Path | None) -> dict:
             except (FileNotFoundError, ProcessLookupError):
                 break
             if first_batch is None and samples and "进度" in log.read_text(errors="replace"):
-                first_batch = samples[-1][0]
+                first_batch, from_first = samples[-1][0], len(samples) - 1
             time.sleep(0.5)
     seconds = time.perf_counter() - started
     if spy is not None:
@@ -132,7 +134,8 @@ def run_sender(config: Path, push_id: int, profile: Path | None) -> dict:
         "seconds": seconds,
         "rss_start_mb": started_rss,
         "rss_end_mb": samples[-1][0] if samples else 0.0,
-        "rss_peak_mb": max((h for _, h in samples), default=0.0),
+        "rss_peak_mb": max((h for _, h in samples), default=0.0),  # VmHWM: the start-up's peak included
+        "rss_max_mb": max((r for r, _ in samples[from_first:]), default=0.0),  # the highest RSS seen while sending
         "cpu_seconds": cpu,
         "last_line": lines[-1] if lines else "",
     }
@@ -188,6 +191,7 @@ def main() -> None:
                 "messages_per_second": round(args.count / result["seconds"], 1),
                 "rss_start_mb": round(result["rss_start_mb"], 1),
                 "rss_end_mb": round(result["rss_end_mb"], 1),
+                "rss_max_mb": round(result["rss_max_mb"], 1),
                 "rss_peak_mb": round(result["rss_peak_mb"], 1),
                 "sender_cpu_seconds": round(result["cpu_seconds"], 1),
                 "calls_at_standin": stats["calls"],
