@@ -47,7 +47,7 @@ class LineBuffer(logging.StreamHandler):
     def __init__(self, stream=None) -> None:
         super().__init__(stream)
         self._pending: list[str] = []
-        self._pid = 0
+        self._forks = 0  # the fork count its flushing thread was started in
         atexit.register(self.flush)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -56,7 +56,7 @@ class LineBuffer(logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
-        if self._pid != Forks.count:
+        if self._forks != Forks.count:
             self._start()
         pending = self._pending
         pending.append(line)  # emit runs under self.lock (Handler.handle), as flush does
@@ -73,11 +73,11 @@ class LineBuffer(logging.StreamHandler):
 
     def _start(self) -> None:
         with self.lock:  # type: ignore[union-attr]
-            if self._pid == Forks.count:
+            if self._forks == Forks.count:
                 return
-            self._pid = Forks.count
+            self._forks = Forks.count
             self._pending = []  # lines buffered by the parent before a fork are the parent's to write
-        threading.Thread(target=self._run, args=(self._pid,), name="log-flush", daemon=True).start()
+        threading.Thread(target=self._run, args=(self._forks,), name="log-flush", daemon=True).start()
 
     def _run(self, generation: int) -> None:
         while Forks.count == generation:

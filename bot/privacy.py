@@ -2,8 +2,8 @@
 
 Values are written as AES-256-GCM tokens (`gcm1.` + base64url of key id, nonce, ciphertext and tag) under a key
 derived from the first `data_key`; Fernet tokens written before (`gAAAA...`) are still read and are moved to the new
-form by `flask rotate-keys`. GCM costs one AES pass and one call, about a tenth of Fernet's HMAC-SHA256 + AES-CBC +
-padding in Python: the webhook stores one encrypted reply per message (bench/README.md).
+form by `flask rotate-keys`. GCM is one call into OpenSSL, 2-3 µs for a reply against Fernet's 14-15 µs (HMAC-SHA256,
+AES-CBC, padding and base64 driven from Python): the webhook stores one encrypted reply per message (bench/README.md).
 """
 
 from __future__ import annotations
