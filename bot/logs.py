@@ -33,12 +33,15 @@ class MaskingFormatter(logging.Formatter):
 
 
 class LineBuffer(logging.StreamHandler):
-    """A stream handler that writes INFO lines in batches: every FLUSH_EVERY seconds from a thread of its own, or as
-    soon as a batch holds BATCH lines; a WARNING or worse is written at once, with everything before it.
+    """A stream handler that writes INFO lines in batches when they come fast: a line that finds the last write at
+    least FLUSH_EVERY seconds old is written at once; lines that follow it closer are kept and written by a thread of
+    the handler's own within FLUSH_EVERY seconds, or as soon as BATCH are waiting. A WARNING or worse is written at
+    once, with everything before it.
 
     One line per request written on its own costs a system call, the GIL released and taken back, under load about a
-    tenth of a webhook retry's CPU (bench/README.md). At most FLUSH_EVERY seconds of INFO lines can be lost if the
-    process is killed outright; warnings and errors never wait. Lines are flushed at exit.
+    tenth of a webhook retry's CPU (bench/README.md). A quiet process (the dev server, the scheduler) writes each line
+    at once; a busy one about five times a second. At most FLUSH_EVERY seconds of INFO lines can be lost if a busy
+    process is killed outright; warnings and errors never wait. Lines are flushed at a normal exit.
     """
 
     FLUSH_EVERY = 0.2
@@ -48,6 +51,7 @@ class LineBuffer(logging.StreamHandler):
         super().__init__(stream)
         self._pending: list[str] = []
         self._forks = 0  # the fork count its flushing thread was started in
+        self._written = 0.0  # time.monotonic() of the last write
         atexit.register(self.flush)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -60,12 +64,17 @@ class LineBuffer(logging.StreamHandler):
             self._start()
         pending = self._pending
         pending.append(line)  # emit runs under self.lock (Handler.handle), as flush does
-        if record.levelno >= logging.WARNING or len(pending) >= self.BATCH:
+        if (
+            record.levelno >= logging.WARNING
+            or len(pending) >= self.BATCH
+            or time.monotonic() - self._written >= self.FLUSH_EVERY
+        ):
             self.flush()
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             lines, self._pending = self._pending, []
+            self._written = time.monotonic()
             if lines and self.stream is not None:
                 with contextlib.suppress(OSError, ValueError):  # a full disk, a closed stream: never raise here
                     self.stream.write("".join(lines))

@@ -18,34 +18,38 @@ def _logger(name: str, handler: logging.Handler) -> logging.Logger:
     return log
 
 
-def test_a_warning_is_written_at_once_after_the_lines_before_it():
+def test_a_line_in_a_quiet_moment_is_written_at_once_the_next_ones_wait_a_warning_takes_them_all():
     stream = io.StringIO()
     handler = LineBuffer(stream)
-    handler.FLUSH_EVERY = 60  # the thread stays out of this test
+    handler.FLUSH_EVERY = 60  # the thread stays out of this test; "quiet" means a minute without writing
     log = _logger("test.logs.batches", handler)
     log.info("method=POST path=/wechat status=200 ms=1.2")
+    assert stream.getvalue() == "INFO method=POST path=/wechat status=200 ms=1.2\n"  # nothing written before it
     log.info("电话 13800138000")
-    assert stream.getvalue() == ""  # INFO waits for its batch
+    log.info("method=GET path=/notices/ status=200 ms=0.4")
+    assert stream.getvalue().count("\n") == 1  # close behind a write: they wait for the batch
     log.warning("bad signature")
     assert stream.getvalue().splitlines() == [
         "INFO method=POST path=/wechat status=200 ms=1.2",
         "INFO 电话 138****8000",
+        "INFO method=GET path=/notices/ status=200 ms=0.4",
         "WARNING bad signature",
     ]
 
 
-def test_info_lines_reach_the_stream_within_the_flush_interval_and_at_a_full_batch():
+def test_waiting_lines_reach_the_stream_within_the_flush_interval_and_at_a_full_batch():
     stream = io.StringIO()
     handler = LineBuffer(stream)
     handler.FLUSH_EVERY = 0.05
     log = _logger("test.logs.thread", handler)
     log.info("first")
+    log.info("second")  # written at once or by the thread: within the interval either way
     deadline = time.monotonic() + 5
-    while "first" not in stream.getvalue() and time.monotonic() < deadline:
+    while "second" not in stream.getvalue() and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert stream.getvalue() == "INFO first\n"
+    assert stream.getvalue() == "INFO first\nINFO second\n"
     handler.FLUSH_EVERY = 60
-    time.sleep(0.1)  # the thread is asleep for a minute now
+    time.sleep(0.1)  # the thread is asleep for a minute now, and the last write is recent
     for i in range(LineBuffer.BATCH):
         log.info("line %d", i)
-    assert stream.getvalue().count("\n") == 1 + LineBuffer.BATCH  # the full batch was written by the caller
+    assert stream.getvalue().count("\n") == 2 + LineBuffer.BATCH  # the full batch was written by the caller
