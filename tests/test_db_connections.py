@@ -4,6 +4,8 @@ commits); PostgreSQL connections are tested on checkout only after sitting idle.
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
+import threading
 import time
 
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from bot import db
-from bot.db import WriterLock, _make_engine
+from bot.db import ThreadReaders, WriterLock, _make_engine
 
 HOLD = 0.4
 
@@ -110,3 +112,35 @@ def test_a_connection_in_steady_use_is_not_tested_on_checkout(db_url, pg_server,
     with engine.connect() as conn:
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
     engine.dispose()
+
+
+def _read_in_child(readers: ThreadReaders, parent_connection_id: int, queue) -> None:
+    conn = readers.get()
+    queue.put((id(conn) == parent_connection_id, conn.execute("SELECT v FROM t").fetchone()))
+
+
+def test_retry_readers_are_one_per_thread_read_only_and_made_again_after_a_fork(tmp_path):
+    engine = _make_engine(f"sqlite:///{tmp_path / 'r.db'}", echo=False)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v TEXT)"))
+        conn.execute(text("INSERT INTO t (v) VALUES ('x')"))
+    readers = ThreadReaders(engine)
+    mine = readers.get()
+    assert readers.get() is mine and mine.execute("SELECT v FROM t").fetchone() == ("x",)
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+        mine.execute("INSERT INTO t (v) VALUES ('y')")
+    others: list = []
+    thread = threading.Thread(target=lambda: others.append(readers.get()))
+    thread.start()
+    thread.join(5)
+    assert others and others[0] is not mine
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_read_in_child, args=(readers, id(mine), queue))
+    child.start()
+    assert queue.get(timeout=10) == (False, ("x",))  # the child opened its own, and it reads the file
+    child.join(10)
+    memory = _make_engine("sqlite://", echo=False)
+    assert ThreadReaders(memory).get() is None  # an in-memory database is read through the pool
+    engine.dispose()
+    memory.dispose()

@@ -221,3 +221,19 @@ def test_an_unexpected_failure_is_a_logged_500_and_the_worker_goes_on(db_url, mo
     answered = wx.post(text_xml("oUnlucky", "你好", msg_id=new_id()))  # the next message is served as usual
     assert answered.status == 200 and answered.reply["MsgType"] == "text"
     wx.app.extensions["db"].engine.dispose()
+
+
+def test_the_query_is_read_like_flask_reads_it_and_a_nul_is_refused_either_way():
+    from urllib.parse import parse_qsl
+
+    from bot.wechat.protocol import Refused
+    from bot.wechat.views import _query
+
+    plain = "signature=ab12&timestamp=1700000000&nonce=123456&openid=oUser_1-x&encrypt_type=aes&msg_signature=cd34"
+    assert _query(plain) == dict(parse_qsl(plain))  # WeChat's own queries: the plain split
+    assert _query("nonce=1&nonce=2&empty=&bare") == {"nonce": "1", "empty": "", "bare": ""}  # the first one wins
+    assert _query("q=%E5%8F%8C11+x&q=later") == {"q": "双11 x"}  # escapes: unquoted as before
+    for hostile in ("nonce=1\x00&timestamp=2", "nonce=%00", "a\x00=1", "x=%2500&y=%00"):
+        with pytest.raises(Refused) as refused:
+            _query(hostile)
+        assert refused.value.status == 400
