@@ -175,6 +175,7 @@ class ThreadReaders:
         path = engine.url.database
         self.path = path if path and path != ":memory:" and not path.startswith("file:") else None
         self._local = threading.local()
+        self._inherited: list[sqlite3.Connection] = []
 
     def get(self) -> sqlite3.Connection | None:
         if self.path is None:
@@ -182,6 +183,8 @@ class ThreadReaders:
         local = self._local
         conn = getattr(local, "conn", None)
         if conn is None or local.forks != Forks.count:  # a thread's first read, or the first after a fork
+            if conn is not None:  # the parent's: never used here, and never closed here either (SQLite's rule)
+                self._inherited.append(conn)
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA query_only=1")
             local.conn, local.forks = conn, Forks.count
@@ -199,6 +202,7 @@ class Checkpointer:
     """
 
     INTERVAL = 0.5  # seconds
+    PATIENCE = 120  # passes in a row that find the file locked (a minute) before that is worth a warning
     FALLBACK_PAGES = 20000  # ~80 MB of log with 4 KB pages
 
     def __init__(self) -> None:
@@ -215,6 +219,7 @@ class Checkpointer:
 
     def _run(self) -> None:
         failed: set[str] = set()
+        busy: dict[str, int] = {}  # consecutive passes that found the file locked
         while True:
             time.sleep(self.INTERVAL)
             with self._lock:
@@ -224,8 +229,11 @@ class Checkpointer:
                 try:
                     self.checkpoint(path)
                     failed.discard(path)
+                    busy.pop(path, None)
                 except sqlite3.OperationalError as exc:
-                    if "locked" in str(exc) or "busy" in str(exc):
+                    transient = "locked" in str(exc) or "busy" in str(exc)
+                    busy[path] = busy.get(path, 0) + 1 if transient else 0
+                    if transient and busy[path] < self.PATIENCE:
                         continue  # another connection holds what this one needs for an instant: next time
                     if path not in failed:
                         log.warning("WAL checkpoint of %s failed: %s", path, exc)
@@ -419,6 +427,17 @@ def upgrade_command() -> None:
     before, head = revisions(db)
     upgrade(db)
     click.echo(f"schema at {head}" + (" (already up to date)" if before == head else f" (was {before or 'empty'})"))
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def downgrade_command(revision: str) -> None:
+    """Take the database schema back to REVISION, before going back to the release that expects it."""
+    db = get_db()
+    before, _head = revisions(db)
+    with _migration_lock(db):
+        command.downgrade(alembic_config(db), revision)
+    click.echo(f"schema at {revisions(db)[0] or 'empty'} (was {before or 'empty'})")
 
 
 @db_cli.command("current")

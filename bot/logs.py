@@ -52,6 +52,7 @@ class LineBuffer(logging.StreamHandler):
         self._pending: list[str] = []
         self._forks = 0  # the fork count its flushing thread was started in
         self._written = 0.0  # time.monotonic() of the last write
+        self._threadless = False  # no flushing thread could be started: every line is written at once
         atexit.register(self.flush)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -66,6 +67,7 @@ class LineBuffer(logging.StreamHandler):
         pending.append(line)  # emit runs under self.lock (Handler.handle), as flush does
         if (
             record.levelno >= logging.WARNING
+            or self._threadless
             or len(pending) >= self.BATCH
             or time.monotonic() - self._written >= self.FLUSH_EVERY
         ):
@@ -73,6 +75,9 @@ class LineBuffer(logging.StreamHandler):
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
+            if self._forks != Forks.count:  # a forked child that has not logged: what waits is its parent's
+                self._pending = []
+                return
             lines, self._pending = self._pending, []
             self._written = time.monotonic()
             if lines and self.stream is not None:
@@ -86,7 +91,11 @@ class LineBuffer(logging.StreamHandler):
                 return
             self._forks = Forks.count
             self._pending = []  # lines buffered by the parent before a fork are the parent's to write
-        threading.Thread(target=self._run, args=(self._forks,), name="log-flush", daemon=True).start()
+            try:
+                threading.Thread(target=self._run, args=(self._forks,), name="log-flush", daemon=True).start()
+                self._threadless = False
+            except RuntimeError:  # no thread to be had (a thread limit, the interpreter stopping): write at once
+                self._threadless = True
 
     def _run(self, generation: int) -> None:
         while Forks.count == generation:

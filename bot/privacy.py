@@ -46,6 +46,12 @@ def configure(data_key: str) -> None:
 
 
 GCM = "gcm1."  # the prefix of an AES-GCM token
+FERNET = "gAAAAA"  # how every Fernet token begins (version byte 0x80 and a timestamp's leading zeros)
+
+
+def is_token(value: str) -> bool:
+    """Whether a stored value has the shape of an encrypted token (AES-GCM or Fernet), rather than clear text."""
+    return value.startswith((GCM, FERNET))
 
 
 def _fernet() -> MultiFernet:
@@ -90,6 +96,14 @@ def rotate(token: str) -> str:
     return encrypt(decrypt(token))
 
 
+def to_fernet(token: str) -> str:
+    """A value as a Fernet token under the primary key, the form releases before AES-GCM read (migration 0009's
+    downgrade); a Fernet token is returned as it is."""
+    if not token.startswith(GCM):
+        return token
+    return _fernet().encrypt(decrypt(token).encode()).decode()
+
+
 def match_hash(text: str) -> str:
     """A keyed hash of a normalised value (a phone number, an address) to find related leads without decrypting."""
     norm = re.sub(r"\s+", "", text).lower()
@@ -105,8 +119,20 @@ class EncryptedText(TypeDecorator):
     def process_bind_param(self, value, dialect):
         return None if value is None else encrypt(value)
 
+    legacy_plain = False  # see LegacyEncryptedText
+
     def process_result_value(self, value, dialect):
-        return None if value is None else decrypt(value)
+        if value is None or (self.legacy_plain and not is_token(value)):
+            return value
+        return decrypt(value)
+
+
+class LegacyEncryptedText(EncryptedText):
+    """An encrypted column that was once stored in the clear: a value written in the clear (by a release still
+    running while migration 0009 encrypted the column) is read as it is, until `flask rotate-keys` encrypts it."""
+
+    cache_ok = True
+    legacy_plain = True
 
 
 # A mainland mobile number, also when written in groups (138 0013 8000, 138-0013-8000).
@@ -149,12 +175,17 @@ def rotate_keys_command() -> None:
     with get_db(current_app).scope() as s:
         for tbl in Base.metadata.sorted_tables:
             cols = [c.name for c in tbl.columns if isinstance(c.type, EncryptedText)]
+            clear = {c.name for c in tbl.columns if isinstance(c.type, EncryptedText) and c.type.legacy_plain}
             pk = [c.name for c in tbl.primary_key.columns]
             if not cols or len(pk) != 1:
                 continue
             raw = table(tbl.name, column(pk[0]), *(column(c) for c in cols))  # untyped: the stored tokens
             for row in s.execute(select(raw)).all():
-                values = {c: rotate(getattr(row, c)) for c in cols if getattr(row, c) is not None}
+                values = {
+                    c: encrypt(v) if c in clear and not is_token(v) else rotate(v)
+                    for c in cols
+                    if (v := getattr(row, c)) is not None
+                }
                 if values:
                     s.execute(update(raw).where(raw.c[pk[0]] == getattr(row, pk[0])).values(**values))
                     total += 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import threading
 import time
 
 from bot.logs import LineBuffer, MaskingFormatter
@@ -53,3 +55,34 @@ def test_waiting_lines_reach_the_stream_within_the_flush_interval_and_at_a_full_
     for i in range(LineBuffer.BATCH):
         log.info("line %d", i)
     assert stream.getvalue().count("\n") == 2 + LineBuffer.BATCH  # the full batch was written by the caller
+
+
+def test_a_forked_child_does_not_write_its_parents_waiting_lines_again(tmp_path):
+    path = tmp_path / "log.txt"
+    with path.open("a") as stream:
+        handler = LineBuffer(stream)
+        handler.FLUSH_EVERY = 60
+        log = _logger("test.logs.fork", handler)
+        log.info("one")  # written at once
+        log.info("two")  # waits
+        pid = os.fork()
+        if pid == 0:  # the child: what its atexit would do, then leave without the parent's cleanup
+            handler.flush()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        handler.flush()
+    assert path.read_text().splitlines() == ["INFO one", "INFO two"]
+
+
+def test_without_a_flushing_thread_every_line_is_written_at_once(monkeypatch):
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    stream = io.StringIO()
+    handler = LineBuffer(stream)
+    handler.FLUSH_EVERY = 60
+    log = _logger("test.logs.threadless", handler)
+    log.info("one")
+    log.info("two")  # would wait for the thread, but there is none
+    assert stream.getvalue() == "INFO one\nINFO two\n"

@@ -80,8 +80,10 @@ def test_a_tampered_or_foreign_token_is_refused_not_misread():
 
 
 def test_upgrade_encrypts_the_words_of_leads_written_before(tmp_path):
-    """Leads stored before migration 0009 kept facts and request in the clear: the upgrade encrypts them in place,
-    the downgrade gives them back."""
+    """Leads stored before migration 0009 kept facts and request in the clear: the upgrade encrypts them in place. A
+    lead the old release writes in the clear while the upgrade runs is still read, and `rotate-keys` encrypts it. The
+    downgrade gives the words back in the clear and every AES-GCM token as a Fernet token, which the previous
+    release (Fernet only) reads."""
     from alembic import command
 
     from bot.db import Database, alembic_config
@@ -90,22 +92,37 @@ def test_upgrade_encrypts_the_words_of_leads_written_before(tmp_path):
     privacy.configure(TEST_DATA_KEY)
     db = Database(url)
     command.upgrade(alembic_config(db), "0008_console_figures")
+    insert = text(
+        "INSERT INTO lead (ticket, kind, status, category, business_name, facts, request, received_at,"
+        " received_on, extra, updated_at) VALUES (:ticket, 'complaint', '新线索', '其他', '某店', :facts, '退款',"
+        " '2026-05-06 01:00:00', '2026-05-06', '{}', '2026-05-06 01:00:00')"
+    )
     with db.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO lead (ticket, kind, status, category, business_name, facts, request, received_at,"
-                " received_on, extra, updated_at) VALUES ('T-OLD', 'complaint', '新线索', '其他', '某店',"
-                " '店主电话13800138000不接', '退款', '2026-05-06 01:00:00', '2026-05-06', '{}', '2026-05-06 01:00:00')"
-            )
-        )
+        conn.execute(insert, {"ticket": "T-OLD", "facts": "店主电话13800138000不接"})
     command.upgrade(alembic_config(db), "head")
     with db.engine.connect() as conn:
         stored = conn.execute(text("SELECT facts, request FROM lead WHERE ticket = 'T-OLD'")).one()
     assert stored.facts.startswith("gcm1.") and "13800138000" not in stored.facts and stored.request != "退款"
+    with db.engine.begin() as conn:  # the old release, still running, writes a lead in the clear
+        conn.execute(insert, {"ticket": "T-LATE", "facts": "写在升级之后"})
     with db.sessions() as s:
-        lead = s.execute(select(Lead).where(Lead.ticket == "T-OLD")).scalar_one()
-        assert (lead.facts, lead.request) == ("店主电话13800138000不接", "退款")
-    command.downgrade(alembic_config(db), "0008_console_figures")
+        leads = {lead.ticket: lead for lead in s.execute(select(Lead)).scalars()}
+        assert (leads["T-OLD"].facts, leads["T-OLD"].request) == ("店主电话13800138000不接", "退款")
+        assert leads["T-LATE"].facts == "写在升级之后"
+        day = leads["T-OLD"].received_on
+        s.add(Lead(ticket="T-NEW", kind="complaint", received_on=day, facts="新版", phone="13900139000"))
+        s.commit()
+    app = create_app(make_config(url))
+    assert app.test_cli_runner().invoke(args=["rotate-keys"]).exit_code == 0
     with db.engine.connect() as conn:
-        assert tuple(conn.execute(text("SELECT facts, request FROM lead")).one()) == ("店主电话13800138000不接", "退款")
+        late = conn.execute(text("SELECT facts FROM lead WHERE ticket = 'T-LATE'")).scalar_one()
+    assert late.startswith("gcm1.") and privacy.decrypt(late) == "写在升级之后"
+    back = app.test_cli_runner().invoke(args=["db", "downgrade", "0008_console_figures"])
+    assert back.exit_code == 0 and "schema at 0008_console_figures (was 0009_lead_words_encrypted)" in back.output
+    app.extensions["db"].engine.dispose()
+    with db.engine.connect() as conn:
+        rows = {r.ticket: r for r in conn.execute(text("SELECT ticket, facts, request, phone FROM lead"))}
+    assert (rows["T-OLD"].facts, rows["T-OLD"].request) == ("店主电话13800138000不接", "退款")
+    assert rows["T-NEW"].facts == "新版" and rows["T-NEW"].phone.startswith("gAAAAA")
+    assert Fernet(TEST_DATA_KEY.encode()).decrypt(rows["T-NEW"].phone.encode()).decode() == "13900139000"
     db.engine.dispose()

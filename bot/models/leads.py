@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, utcnow
-from bot.privacy import EncryptedText
+from bot.privacy import EncryptedText, LegacyEncryptedText
 
 
 class Lead(Base):
@@ -57,9 +57,10 @@ class Lead(Base):
     item: Mapped[str | None] = mapped_column(String(400))
     purchase_date: Mapped[str | None] = mapped_column(String(64))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
-    # The consumer's own words: they often name people, phone numbers and orders, so they are encrypted too.
-    facts: Mapped[str] = mapped_column(EncryptedText, default="")
-    request: Mapped[str | None] = mapped_column(EncryptedText)
+    # The consumer's own words: they often name people, phone numbers and orders, so they are encrypted too (since
+    # migration 0009; a value an older release wrote in the clear is read as it is until `flask rotate-keys`).
+    facts: Mapped[str] = mapped_column(LegacyEncryptedText, default="")
+    request: Mapped[str | None] = mapped_column(LegacyEncryptedText)
     # Statutory clock (dates in Asia/Shanghai).
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     received_on: Mapped[date] = mapped_column(Date)

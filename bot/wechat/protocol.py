@@ -67,12 +67,6 @@ def read_body(environ: dict, limit: int) -> bytes:
 
     Never reads past the declared length (werkzeug's input stream bounds it, or ends a chunked body).
     """
-    declared = environ.get("CONTENT_LENGTH", "")
-    if declared.isdigit() and not environ.get("wsgi.input_terminated"):
-        # A declared length on a stream the server does not end itself: read exactly that much, no wrapper.
-        if int(declared) > limit:
-            raise Refused(413, "body too large")
-        return environ["wsgi.input"].read(int(declared))
     length = get_content_length(environ)
     if length is not None and length > limit:
         raise Refused(413, "body too large")
