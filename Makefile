@@ -2,11 +2,14 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := postgresql chromium fonts-wqy-microhei
+SYSTEM_PACKAGES := postgresql chromium fonts-wqy-microhei faketime
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# test-far-date: the process's clock for the second run, and the machine's time zone for it
+FAR_DATE ?= 2030-06-01 10:00:00
+FAR_TZ ?= America/Los_Angeles
 
-.PHONY: run test lint bench system-packages clean
+.PHONY: run test test-far-date lint bench system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +46,21 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## test: install everything, lint, and run the suite on SQLite and on a throwaway PostgreSQL
+## test: install everything, lint, run the suite on SQLite and on a throwaway PostgreSQL, then test-far-date
 test: $(VENV)/.installed-dev system-packages lint
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-far-date
+
+## test-far-date: the SQLite half again with the system clock at FAR_DATE and the machine in FAR_TZ (libfaketime),
+## so that nothing depends on today's date, the hour or the time zone
+test-far-date: $(VENV)/.installed-dev
+	@if command -v faketime >/dev/null; then \
+	  echo "the SQLite half under faketime '$(FAR_DATE)', TZ=$(FAR_TZ)"; \
+	  BOT_TEST_NO_PG=1 TZ=$(FAR_TZ) FAKETIME_DONT_FAKE_MONOTONIC=1 faketime '$(FAR_DATE)' \
+	    $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not production_shape"; \
+	else \
+	  echo "faketime is not installed (Debian package faketime; make test installs it as root): far-date run skipped"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -22,19 +22,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from flask.cli import AppGroup
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from bot.clock import utcnow  # noqa: F401  (re-exported: the column default of created_at-like columns)
 from bot.forks import Forks
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware (UTC); use as a column default callable."""
-    return datetime.now(UTC)
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -42,6 +38,28 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware time stored in UTC on every database, read back timezone-aware.
+
+    SQLite has no time zones: its driver writes a datetime's wall-clock digits and drops the zone, so a bound
+    Shanghai midnight would compare as if it were UTC midnight, eight hours off. Every aware value is converted to
+    UTC before it is bound (a naive one is taken as UTC), and a naive value read back gets UTC attached.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -34,9 +34,10 @@ LEASE_KEY = "scheduler.lease"
 Job = Callable[[Flask], object]
 
 
-def periodic(app: Flask, job_id: str, seconds: float, func: Job) -> None:
-    """Register a periodic job: func(app) runs in an app context, only while this process holds the lease."""
-    app.extensions.setdefault("periodic_jobs", {})[job_id] = (seconds, func)
+def periodic(app: Flask, job_id: str, seconds: float, func: Job, first_after: float | None = None) -> None:
+    """Register a periodic job: func(app) runs in an app context, only while this process holds the lease; first
+    `first_after` seconds after the scheduler starts when given, else one period after."""
+    app.extensions.setdefault("periodic_jobs", {})[job_id] = (seconds, func, first_after)
 
 
 def init_app(app: Flask) -> None:
@@ -114,11 +115,12 @@ def start(app: Flask) -> BackgroundScheduler:
         "interval",
         seconds=max(1, settings["lease_seconds"] / 3),
         id="lease",
-        next_run_time=utcnow(),
+        next_run_time=datetime.now(UTC),  # APScheduler's timer runs on the system clock, not the app's
         max_instances=1,
         coalesce=True,
     )
-    for job_id, (seconds, func) in app.extensions.get("periodic_jobs", {}).items():
+    for job_id, (seconds, func, first_after) in app.extensions.get("periodic_jobs", {}).items():
+        first = {} if first_after is None else {"next_run_time": datetime.now(UTC) + timedelta(seconds=first_after)}
         sched.add_job(
             _guarded,
             "interval",
@@ -128,6 +130,7 @@ def start(app: Flask) -> BackgroundScheduler:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, int(seconds)),
+            **first,
         )
     sched.start()
     app.extensions["scheduler"] = (sched, lease)

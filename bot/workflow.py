@@ -28,6 +28,9 @@ OPEN_STATUSES: tuple[str, ...] = ("新线索", "已受理", "调解中", "核查
 CLOSED_STATUSES: tuple[str, ...] = ("不予受理", "已转办", "已办结", "终止调解", "不予立案")
 ALL_STATUSES: tuple[str, ...] = OPEN_STATUSES + CLOSED_STATUSES
 KIND_NAMES = {"complaint": "投诉", "report": "举报"}
+# Key in Lead.extra while the queue flags a deadline that a calendar correction moved earlier (bot/leads/recompute.py);
+# the lead's next status change clears it.
+MOVED_EARLIER = "deadline_moved_earlier"
 
 # Art 16: the seven grounds on which a complaint is not accepted.
 REFUSAL_GROUNDS: dict[str, str] = {
@@ -121,6 +124,8 @@ def transition(
     detail = _check(lead, to, d)
     flow = (settings or {}).get("leads", {})  # the statutory periods, each with its article in config.toml
     lead.status = to
+    if MOVED_EARLIER in (lead.extra or {}):
+        lead.extra = {k: v for k, v in lead.extra.items() if k != MOVED_EARLIER}
     _move_deadlines(lead, to, today, flow, cal, detail)
     if "referred_to" in detail:
         lead.extra = {**(lead.extra or {}), "referred_to": detail["referred_to"]}

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import clock
 from notices.render import html_to_text, render_cached
 
 CATEGORIES = ("消费提示", "维权指南", "合规指导", "典型案例", "通知公告")
@@ -15,7 +16,7 @@ CHANNELS = ("mass", "template", "custom")
 
 def local_now(tz: ZoneInfo) -> datetime:
     """The current time in the bureau's timezone."""
-    return datetime.now(UTC).astimezone(tz)
+    return clock.local_now(tz)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import weakref
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
+from bot import clock as app_clock
 from bot import create_app
 from bot.db import Database, upgrade
+from tests.timekeeping import START
 
 TEST_DATA_KEY = "8J4r0c4d0B2m8k4cZ0xv2yqS1m9l9Xb0o4QnF8p7mU4="
 
@@ -39,6 +42,38 @@ def make_config(db_url: str, **sections: dict) -> dict:
     for name, values in sections.items():
         cfg.setdefault(name, {}).update(values)
     return cfg
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """Every test starts at the same instant (tests/timekeeping.py: START), ticking; the system clock after it."""
+    app_clock.set_now(START, tick=True)
+    yield app_clock
+    app_clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _close_engines():
+    """Dispose every engine a test used once it ends, passed or failed: a psycopg connection left in a pool is
+    otherwise closed by the garbage collector during a later test, whose run then fails on a ResourceWarning."""
+    used: weakref.WeakSet = weakref.WeakSet()
+
+    def seen(conn) -> None:
+        used.add(conn.engine)
+
+    event.listen(Engine, "engine_connect", seen)
+    yield
+    event.remove(Engine, "engine_connect", seen)
+    for engine in list(used):
+        engine.dispose()
+
+
+@pytest.fixture
+def system_clock(clock):
+    """For tests whose other processes (servers, schedulers, senders) read the system clock: this process reads it
+    too, so that signatures, leases and claims agree. Such tests are about processes, not about the date."""
+    clock.reset()
+    return clock
 
 
 # ---------------------------------------------------------------- PostgreSQL, started for the session

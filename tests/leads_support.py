@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.db import get_db
 from bot.wechat.messages import Context, Incoming
 from bot.wechat.router import get_router
+from tests.timekeeping import START
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = tomllib.loads((ROOT / "content" / "dialogue.toml").read_text(encoding="utf-8"))
 _ids = itertools.count(7_000_000_000_000_000)
 
-# A Monday in 2026 with no holiday in the next 7 working days (2026-11-30 .. 2026-12-09).
-MONDAY = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+# A Monday in 2026 with no holiday in the next 7 working days (2026-11-30 .. 2026-12-09): where every test starts.
+MONDAY = START  # 10:00 in Shanghai
 
 
 def text(path: str, **fmt) -> str:

@@ -112,7 +112,7 @@ for line in sys.stdin:
 """
 
 
-def test_concurrent_callers_in_two_processes_refresh_the_token_once(db_url, standin):
+def test_concurrent_callers_in_two_processes_refresh_the_token_once(db_url, standin, system_clock):
     standin.delay(0.4, path="stable_token")  # a slow token endpoint widens the window for a double refresh
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     config = json.dumps(standin.config(db_url))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from bot import create_app
-from bot.console import security
-from bot.db import get_db, utcnow
+from bot import clock, create_app
+from bot.db import get_db
 from bot.models import AuditEntry, StaffUser
 from tests.conftest import make_config
 from tests.console_support import PASSWORD, Staff, add_lead, add_staff, csrf_from
@@ -48,7 +46,7 @@ def test_unknown_user_and_disabled_user_get_the_same_answer(app, client):
         assert response.status_code == 401 and "用户名或密码错误" in response.get_data(as_text=True)
 
 
-def test_account_lockout_says_how_long_and_expires(app, client, monkeypatch):
+def test_account_lockout_says_how_long_and_expires(app, client, clock):
     add_staff(app, "wang", "handler", "shiqi")
     for _ in range(4):
         assert _login(client, "wang", "bad").status_code == 401
@@ -57,8 +55,7 @@ def test_account_lockout_says_how_long_and_expires(app, client, monkeypatch):
     # Locked: even the right password is refused, with the time left.
     locked = _login(client, "wang", PASSWORD)
     assert locked.status_code == 429 and "已被暂时锁定" in locked.get_data(as_text=True)
-    later = utcnow() + timedelta(minutes=16)
-    monkeypatch.setattr(security, "utcnow", lambda: later)
+    clock.advance(timedelta(minutes=16))
     assert _login(client, "wang", PASSWORD).status_code == 302
 
 
@@ -80,8 +77,7 @@ def test_idle_session_expires(app):
     add_staff(app, "qian", "admin")
     staff = Staff(app, "qian")
     assert staff.get("/console/queue").status_code == 200
-    with staff.client.session_transaction() as sess:
-        sess["seen"] = int(time.time()) - 31 * 60
+    clock.advance(timedelta(minutes=31))
     response = staff.get("/console/queue")
     assert response.status_code == 302 and "/console/login" in response.headers["Location"]
     page = staff.get(response.headers["Location"]).get_data(as_text=True)

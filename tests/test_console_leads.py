@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot import deadlines
 from bot.db import get_db
 from bot.models import AuditEntry, Lead, LeadEvent, OutboxItem
 from bot.workflow import Decision, TransitionError, transition
 from tests.console_support import OTHER_PHONE, PHONE, Staff, add_evidence, add_lead, add_staff
+from tests.timekeeping import at
 
 
 def _lead(app, lead_id) -> Lead:
@@ -88,9 +88,9 @@ def test_report_flow(app):
 # ------------------------------------------------------------------ the queue
 
 
-def test_queue_order_and_days_left_across_spring_festival(app, monkeypatch):
+def test_queue_order_and_days_left_across_spring_festival(app):
     """Today 02-12: 7 working days from 01-30 ended 02-10 (overdue); from 02-05 they end 02-14, a 调休 Saturday."""
-    monkeypatch.setattr(deadlines, "today_local", lambda app, now=None: date(2026, 2, 12))
+    at(2026, 2, 12)
     add_staff(app, "h", "handler", "shiqi")
     ids = {
         "later": add_lead(app, received_on=date(2026, 2, 11), business_name="乙"),

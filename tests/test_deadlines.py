@@ -1,4 +1,4 @@
-"""Deadline arithmetic (Order 121 Art 45) across 春节 and 国庆 with their 调休 Saturdays, and the fallback year."""
+"""Deadline arithmetic (Order 121 Art 45) across 春节 and 国庆 with their 调休 Saturdays; years not yet published."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ from datetime import date
 
 import pytest
 
-from bot.deadlines import WorkCalendar, add_days, add_working_days, working_days_left
+from bot.deadlines import (
+    CONFIG,
+    PUBLISHED,
+    STATUTORY,
+    WEEKDAYS,
+    WorkCalendar,
+    add_days,
+    add_working_days,
+    working_days_left,
+)
 
 
 @pytest.mark.parametrize(
@@ -55,13 +64,46 @@ def test_working_days_left_counts_down_and_goes_negative():
     assert working_days_left(date(2026, 10, 12), due) == -2  # 10-10 (调休 Saturday) and 10-12
 
 
-def test_unknown_year_falls_back_to_monday_to_friday_and_warns(caplog):
+@pytest.mark.parametrize(
+    ("received", "days", "due", "why"),
+    [
+        # 2027 has no published arrangement yet: its statutory holidays still count.
+        (date(2026, 12, 31), 7, date(2027, 1, 12), "元旦 2027-01-01 (a Friday) is a holiday"),
+        (date(2027, 2, 4), 7, date(2027, 2, 17), "春节 2027: 除夕 02-05 to 初三 02-08 are holidays"),
+        (date(2027, 4, 30), 1, date(2027, 5, 3), "劳动节 05-01 and 05-02 fall on a weekend: no day in lieu guessed"),
+        (date(2027, 9, 30), 1, date(2027, 10, 4), "国庆 10-01..10-03"),
+        (date(2030, 2, 1), 3, date(2030, 2, 8), "春节 2030: 除夕 02-02 (a Saturday) to 初三 02-05"),
+    ],
+)
+def test_a_year_not_yet_published_counts_its_statutory_holidays(received, days, due, why):
+    assert add_working_days(received, days, WorkCalendar()) == due, why
+
+
+def test_sixty_days_ending_on_new_years_day_2027_move_to_the_next_working_day():
+    # Accepted 2026-11-02: day 60 is 2027-01-01 (元旦), then a weekend: the mediation limit ends on Monday 01-04.
+    assert add_days(date(2026, 11, 2), 60, WorkCalendar()) == date(2027, 1, 4)
+
+
+def test_each_year_says_where_its_days_come_from():
+    cal = WorkCalendar(extra_holidays=frozenset({date(2028, 1, 3)}))
+    assert cal.year(2026).source == PUBLISHED and cal.year(2026).complete
+    assert cal.year(2027).source == STATUTORY and not cal.year(2027).complete
+    assert "调休安排尚未公布" in cal.year(2027).describe() and "[calendar]" in cal.year(2027).describe()
+    assert cal.year(2028).source == CONFIG and cal.year(2028).complete  # entered by the bureau: trusted first
+
+
+def test_a_year_the_package_cannot_answer_falls_back_to_monday_to_friday_and_warns(caplog):
     cal = WorkCalendar()
     with caplog.at_level(logging.WARNING, logger="bot.deadlines"):
-        # 2027-01-01 is a Friday: without a calendar it counts as a working day.
-        assert add_working_days(date(2026, 12, 31), 1, cal) == date(2027, 1, 1)
-        assert add_working_days(date(2027, 1, 1), 1, cal) == date(2027, 1, 4)
-    assert any("2027" in r.message and "[calendar]" in r.message for r in caplog.records)
+        assert add_working_days(date(9998, 12, 31), 1, cal) == date(9999, 1, 1)  # a Friday, no data: counted
+    assert cal.year(9999).source == WEEKDAYS
+    assert any("9999" in r.message and "[calendar]" in r.message for r in caplog.records)
+
+
+def test_the_fingerprint_follows_the_config_and_nothing_else():
+    plain, same = WorkCalendar(), WorkCalendar()
+    edited = WorkCalendar(extra_workdays=frozenset({date(2027, 2, 20)}))
+    assert plain.fingerprint() == same.fingerprint() != edited.fingerprint()
 
 
 def test_a_years_holidays_are_a_config_change():

@@ -72,7 +72,7 @@ def _config_file(tmp_path, db_url) -> str:
     return str(path)
 
 
-def test_two_server_processes_share_one_dialogue(db_url, tmp_path):
+def test_two_server_processes_share_one_dialogue(db_url, tmp_path, system_clock):
     """Two `flask run` processes on one database; the consumer's messages alternate between them."""
     import os
     import subprocess

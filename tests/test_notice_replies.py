@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from bot import create_app
+from bot import clock, create_app
 from bot.db import get_db, utcnow
 from bot.wechat.messages import Context, Incoming, NewsReply, TextReply
 from bot.wechat.router import get_router
@@ -66,7 +66,7 @@ def test_keyword_gets_a_news_card(bot_app, content):
 
 
 def test_newest_live_notice_wins_and_expired_ones_are_skipped(bot_app, content):
-    gone = (date.today() - timedelta(days=2)).isoformat()
+    gone = (clock.today("Asia/Shanghai") - timedelta(days=2)).isoformat()
     write_notice(content, "old", title="旧的", date="2021-11-01", keywords="[退货]")
     write_notice(content, "newer", title="较新的", date="2022-11-01", keywords="[退货]")
     expired = {"title": "已过期的", "date": "2022-12-01", "keywords": "[退货]", "extra": f"expires: {gone}"}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 import pytest
 
+from bot import clock
 from tests.notices_kit import SHIPPED, notice_app, png, write_notice
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -85,7 +86,7 @@ def test_notice_page_has_body_related_and_share_tags(tmp_path):
 
 
 def test_expired_notice_stays_reachable_and_says_so(tmp_path):
-    gone = (date.today() - timedelta(days=2)).isoformat()
+    gone = (clock.today("Asia/Shanghai") - timedelta(days=2)).isoformat()
     write_notice(tmp_path, "old", title="旧提示", date="2021-01-01", extra=f"expires: {gone}")
     app = notice_app(tmp_path)
     html = app.test_client().get("/notices/old").get_data(as_text=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from bot import clock
 from notices import NoticeStore
 from tests.notices_kit import SHIPPED, notice_app, png, write_notice
 
@@ -110,7 +111,7 @@ def test_bad_file_name(tmp_path):
 def test_keyword_claimed_by_two_live_notices(tmp_path):
     older = write_notice(tmp_path, "older", date="2022-11-01", keywords="[双11, 退货]")
     write_notice(tmp_path, "newer", date="2022-11-05", keywords="[双１１]")  # full-width digits are the same word
-    gone = (date.today() - timedelta(days=3)).isoformat()
+    gone = (clock.today("Asia/Shanghai") - timedelta(days=3)).isoformat()
     write_notice(tmp_path, "expired", date="2021-11-01", keywords="[退货]", extra=f"expires: {gone}")
     code, output = check(notice_app(tmp_path))
     assert code == 1

@@ -86,7 +86,7 @@ def write_notice(folder, push: str) -> None:
     (folder / "notices" / "nianhuo-tips.md").write_text(NOTICE.format(push=push), encoding="utf-8")
 
 
-def test_production_shape_survives_the_loss_of_its_active_scheduler(fleet, database, standin, tmp_path):
+def test_production_shape_survives_the_loss_of_its_active_scheduler(fleet, database, standin, tmp_path, system_clock):
     release(fleet)
     urls = [fleet.web("web-a"), fleet.web("web-b")]
     app = create_app(make_config(database, database={"auto_migrate": False}))

@@ -36,7 +36,7 @@ def child(config: Path, *args: str) -> subprocess.Popen:
 
 
 @pytest.fixture
-def setup(db_url, standin, tmp_path):
+def setup(db_url, standin, tmp_path, system_clock):
     cfg = push_config(db_url, standin, tmp_path, concurrency=4, batch_size=20)
     cfg["scheduler"] = {"enabled": False, "tick_seconds": 0.3, "lease_seconds": 3}
     app = create_app(cfg)

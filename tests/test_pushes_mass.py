@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.db import get_db
@@ -12,9 +13,13 @@ from tests.pushes_helpers import (
     say,
     schedule,
 )
+from tests.timekeeping import at
 
 
-def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_app, standin):
+@pytest.mark.parametrize("hour_minute", [(10, 0), (0, 30), (23, 50)], ids=["10:00", "00:30", "23:50"])
+def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_app, standin, hour_minute):
+    """One mass send per Shanghai day, whatever the hour: at 00:30 and 23:50 the day is the one in Shanghai."""
+    at(2026, 11, 11, *hour_minute)
     standin.settings["wechat"]["account_type"] = "subscription"
     app = make_app(wechat={"account_type": "subscription"})
     add_followers(app, 5, standin=standin)
@@ -31,6 +36,21 @@ def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_
         assert s.scalars(select(Delivery).where(Delivery.push_id == second)).all() == []
     out = app.test_cli_runner().invoke(args=["pushes", "list"]).output
     assert "未发送" in out and "订阅号每天只能群发 1 次" in out
+
+
+def test_subscription_account_may_send_again_after_midnight_in_shanghai(make_app, standin, clock):
+    at(2026, 11, 11, 23, 50)
+    standin.settings["wechat"]["account_type"] = "subscription"
+    app = make_app(wechat={"account_type": "subscription"})
+    add_followers(app, 3, standin=standin)
+    schedule(app, "double11", channel="mass")
+    run_due(app)
+    at(2026, 11, 12, 0, 10)  # 16:10 UTC, still 11-11 in UTC: a new day in Shanghai
+    second = schedule(app, "double12", channel="mass")
+    run_due(app)
+    assert len(standin.calls("message/mass/sendall")) == 2
+    with get_db(app).scope() as s:
+        assert s.get(Push, second).state == "done"
 
 
 def test_mass_send_to_a_topic_uses_an_openid_list_and_the_finish_event_updates_the_report(make_app, standin):
@@ -61,7 +81,11 @@ def test_mass_send_to_a_topic_uses_an_openid_list_and_the_finish_event_updates_t
     assert "send success" in out and "sent 3" in out
 
 
-def test_service_account_skips_followers_who_had_four_mass_sends_this_month(make_app, standin):
+@pytest.mark.parametrize(
+    "day_time", [(2026, 11, 20, 10, 0), (2026, 12, 1, 0, 30)], ids=["mid-month", "00:30 on the 1st"]
+)
+def test_service_account_skips_followers_who_had_four_mass_sends_this_month(make_app, standin, day_time):
+    at(*day_time)
     app = make_app()
     add_followers(app, 2, standin=standin, topics=["double11"])  # an openid list needs at least two
     ids = [schedule(app, f"n{i}", channel="mass", audience="topic:双11") for i in range(5)]
@@ -71,3 +95,17 @@ def test_service_account_skips_followers_who_had_four_mass_sends_this_month(make
         rows = [s.scalars(select(Delivery).where(Delivery.push_id == i)).all() for i in ids]
     assert [sorted({d.state for d in r}) for r in rows] == [["sent"]] * 4 + [["skipped"]]
     assert "每月最多向同一用户群发 4 次" in rows[-1][0].error
+
+
+def test_service_account_counts_afresh_from_the_first_of_the_month_in_shanghai(make_app, standin):
+    at(2026, 11, 30, 23, 30)
+    app = make_app()
+    add_followers(app, 2, standin=standin, topics=["double11"])
+    for i in range(4):
+        schedule(app, f"n{i}", channel="mass", audience="topic:双11")
+        run_due(app)
+    at(2026, 12, 1, 0, 30)  # 16:30 UTC on 11-30: December already in Shanghai
+    fifth = schedule(app, "n4", channel="mass", audience="topic:双11")
+    run_due(app)
+    with get_db(app).scope() as s:
+        assert {d.state for d in s.scalars(select(Delivery).where(Delivery.push_id == fifth))} == {"sent"}

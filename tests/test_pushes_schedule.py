@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot import create_app
+from bot import clock, create_app
 from bot.config import ConfigError
 from bot.db import get_db, utcnow
 from bot.models import Follower, Push
@@ -80,7 +80,7 @@ def test_recurring_alert_from_config_gets_its_next_occurrence(make_app):
     (push,) = _pushes(app)
     local = (push.due_at if push.due_at.tzinfo else push.due_at.replace(tzinfo=UTC)).astimezone(SHANGHAI)
     assert (local.month, local.day, local.hour, local.minute) == (11, 1, 9, 0)
-    assert push.source == "recurring" and local > datetime.now(SHANGHAI)
+    assert push.source == "recurring" and local > clock.local_now(SHANGHAI)
 
 
 def test_a_broken_recurring_entry_stops_the_start_naming_it(make_app):
@@ -90,7 +90,7 @@ def test_a_broken_recurring_entry_stops_the_start_naming_it(make_app):
 
 
 def test_quiet_hours_postpone_a_due_push(make_app):
-    now = datetime.now(SHANGHAI)
+    now = clock.local_now(SHANGHAI)
     start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=1)).strftime("%H:%M")
     app = make_app(quiet_start=start, quiet_end=end, template_id="tpl")
     due = (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")

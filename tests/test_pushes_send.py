@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from bot import clock
 from bot.db import get_db, utcnow
 from bot.models import Delivery, Follower, Push
 from bot.pushes.dispatch import Dispatcher, run_due
@@ -35,7 +36,7 @@ def _deliveries(app, push_id: int) -> dict[str, Delivery]:
 def test_scheduled_push_becomes_due_and_is_sent_once(make_app, standin):
     app = make_app()
     openids = add_followers(app, 120, standin=standin)
-    later = schedule(app, "later", at=(datetime.now(SHANGHAI) + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"))
+    later = schedule(app, "later", at=(clock.local_now(SHANGHAI) + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"))
     push_id = schedule(app)
     assert run_due(app) == 120
     assert run_due(app) == 0  # nothing left, nothing sent again
@@ -154,7 +155,7 @@ def test_preview_goes_to_the_editors_and_mass_uses_the_preview_api(make_app, sta
     app = make_app(editors=["oEditor1"])
     add_followers(app, 2, standin=standin)
     standin.user("oEditor1")
-    future = (datetime.now(SHANGHAI) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    future = (clock.local_now(SHANGHAI) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     template = schedule(app, at=future)
     mass = schedule(app, "double12", channel="mass", at=future)
     runner = app.test_cli_runner()
@@ -171,7 +172,7 @@ def test_preview_goes_to_the_editors_and_mass_uses_the_preview_api(make_app, sta
 def test_cancel_and_run_from_the_command_line(make_app, standin):
     app = make_app()
     openids = add_followers(app, 3, standin=standin)
-    future = (datetime.now(SHANGHAI) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    future = (clock.local_now(SHANGHAI) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     dropped, now = schedule(app, at=future), schedule(app, "double12", at=future)
     runner = app.test_cli_runner()
     assert "已取消" in runner.invoke(args=["pushes", "cancel", str(dropped)]).output

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import create_app
+from bot import clock, create_app
 from bot.wechat.content import ContentError
 from tests.conftest import make_config
 from tests.wechat_user import help_reply, make_wechat
@@ -118,10 +118,10 @@ def test_menu_alerts_and_guides(wx):
     none = wx.event("oMenu", "CLICK", "ALERTS").reply["Content"]
     assert "消费提示" in none and "http://localhost/notices/" in none
     wx.app.extensions["notices"] = NoticeShelf(DOUBLE11, PREPAID, REPAIR)
-    alerts = wx.event("oMenu", "CLICK", "ALERTS", create_time=int(time.time()) + 1).reply["Content"]
+    alerts = wx.event("oMenu", "CLICK", "ALERTS", create_time=clock.timestamp() + 1).reply["Content"]
     assert alerts.index("警惕虚假维修") < alerts.index("双11网购消费提示") and "预付卡" not in alerts
     assert '<a href="http://localhost/notices/fake-repair">警惕虚假维修</a>' in alerts
-    guides = wx.event("oMenu", "CLICK", "GUIDES", create_time=int(time.time()) + 2).reply["Content"]
+    guides = wx.event("oMenu", "CLICK", "GUIDES", create_time=clock.timestamp() + 2).reply["Content"]
     assert "预付卡维权指南" in guides and "双11" not in guides
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot import clock
 from bot.db import utcnow
 from bot.models import DialogueState, Follower, Lead
 from bot.wechat.replies import phrase
@@ -45,7 +45,9 @@ def test_unsubscribe_deletes_profile_keeps_leads_and_resubscribe_reactivates(wx)
         row = s.scalar(select(Follower).where(Follower.openid == "oLeaver"))
         row.nickname, row.tags, row.topics = "小王", ["消费者"], ["双11", "预付卡"]
         s.add(DialogueState(openid="oLeaver", flow="complaint", step="phone", data='{"phone": "13800138000"}'))
-        s.add(Lead(ticket="T-1", kind="complaint", openid="oLeaver", received_on=date.today(), facts="x"))
+        s.add(
+            Lead(ticket="T-1", kind="complaint", openid="oLeaver", received_on=clock.today("Asia/Shanghai"), facts="x")
+        )
     assert wx.event("oLeaver", "unsubscribe").body == "success"
     row = follower(wx.app, "oLeaver")
     assert not row.subscribed and row.unsubscribed_at is not None
@@ -55,7 +57,7 @@ def test_unsubscribe_deletes_profile_keeps_leads_and_resubscribe_reactivates(wx)
         lead = s.scalar(select(Lead).where(Lead.ticket == "T-1"))
         assert lead is not None and lead.openid == "oLeaver"
     # Following again (without a QR code) reactivates the same row and keeps the scene it came from.
-    again = wx.event("oLeaver", "subscribe", create_time=int(time.time()) + 1)
+    again = wx.event("oLeaver", "subscribe", create_time=clock.timestamp() + 1)
     assert again.reply["Content"] == phrase(wx.app, "welcome")
     row = follower(wx.app, "oLeaver")
     assert row.subscribed and row.unsubscribed_at is None and row.scene == "42"
@@ -78,5 +80,5 @@ def test_every_message_moves_the_service_window(wx):
 
 def test_scan_by_a_follower_is_welcomed_back(wx):
     wx.event("oScanner", "subscribe")
-    result = wx.event("oScanner", "SCAN", "123123", create_time=int(time.time()) + 1)
+    result = wx.event("oScanner", "SCAN", "123123", create_time=clock.timestamp() + 1)
     assert result.reply["Content"] == phrase(wx.app, "welcome_back")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 
 import pytest
 from sqlalchemy import func, select
 from wechatpy.crypto import WeChatCrypto
 
+from bot import clock
 from bot.models import Follower, InboundMessage
 from bot.models.webhook import WebhookNonce
 from tests.wechat_user import APP_ID, TOKEN, WeChat, make_wechat, new_id, parse, signature, text_xml
@@ -58,7 +58,7 @@ def test_bad_missing_and_other_token_signatures(wx):
 
 
 def test_timestamps_outside_the_window(wx):
-    now = int(time.time())
+    now = clock.timestamp()
     for stale in (now - 301 - 60, now + 361, 0):
         check(wx, lambda s=stale: wx.post(text_xml("oLate", "hi"), wx.query(timestamp=str(s))), 403)
     check(wx, lambda: wx.post(text_xml("oLate", "hi"), wx.query(timestamp="12ab")), 400)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from bot import clock
 from bot.models import Follower, InboundMessage, KeyValue
 from bot.wechat.messages import TextReply
 from bot.wechat.replies import phrase
@@ -73,7 +74,7 @@ def test_same_msgid_from_another_user_is_a_new_message(wx):
 
 
 def test_retried_events_get_identical_reply_and_no_second_effect(wx):
-    created = int(time.time())
+    created = clock.timestamp()
     first = wx.post(event_xml("oEventRetry", "subscribe", "qrscene_poster-1", created))
     again = wx.post(event_xml("oEventRetry", "subscribe", "qrscene_poster-1", created))
     assert first.reply["Content"] == phrase(wx.app, "welcome") and again.reply == first.reply

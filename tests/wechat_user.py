@@ -11,13 +11,14 @@ import http.client
 import itertools
 import random
 import re
-import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wechatpy.crypto import WeChatCrypto
+
+from bot import clock
 
 SAMPLES = Path("/work/shared/wechat-samples")
 _ids = itertools.count(random.randrange(10**15, 9 * 10**15))
@@ -51,7 +52,7 @@ class Result:
 def text_xml(openid: str, content: str, msg_id: str | None = None, to: str = "gh_test") -> str:
     return (
         f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<CreateTime>{clock.timestamp()}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
         f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id or new_id()}</MsgId></xml>"
     )
 
@@ -60,7 +61,7 @@ def event_xml(openid: str, event: str, key: str | None = None, create_time: int 
     key_xml = f"<EventKey><![CDATA[{key}]]></EventKey>" if key is not None else ""
     return (
         f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<CreateTime>{create_time or clock.timestamp()}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
         f"<Event><![CDATA[{event}]]></Event>{key_xml}</xml>"
     )
 
@@ -74,7 +75,7 @@ def sample(name: str, openid: str | None = None) -> str:
         xml,
         flags=re.S,
     )
-    xml = re.sub(r"<CreateTime>\d+</CreateTime>", f"<CreateTime>{int(time.time())}</CreateTime>", xml)
+    xml = re.sub(r"<CreateTime>\d+</CreateTime>", f"<CreateTime>{clock.timestamp()}</CreateTime>", xml)
     return re.sub(r"<(MsgId|MsgID)>\d+</(MsgId|MsgID)>", lambda m: f"<{m[1]}>{new_id()}</{m[1]}>", xml)
 
 
@@ -95,7 +96,7 @@ class WeChat:
         self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
 
     def query(self, timestamp: str | None = None, nonce: str | None = None, **extra: str) -> dict[str, str]:
-        timestamp = timestamp or str(int(time.time()))
+        timestamp = timestamp or str(clock.timestamp())
         nonce = nonce or new_nonce()
         q = {"signature": signature(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
         q["openid"] = "oQueryOpenid"

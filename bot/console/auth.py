@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as cookie
 
+from bot import clock
 from bot.console import audit, bp, csrf
 from bot.console.access import current_staff, public, requires
 from bot.console.security import (
@@ -40,13 +40,13 @@ def load_staff() -> None:
     if staff_id is None:
         return
     user = session().get(StaffUser, staff_id)
-    idle = time.time() - cookie.get("seen", 0) > _settings()["idle_minutes"] * 60
+    idle = clock.timestamp() - cookie.get("seen", 0) > _settings()["idle_minutes"] * 60
     if user is None or user.disabled or cookie.get("fp") != fingerprint(user) or idle:
         cookie.clear()
         if idle and user is not None:
             flash("您已较长时间未操作，为保护消费者信息已自动退出，请重新登录。")
         return
-    cookie["seen"] = int(time.time())
+    cookie["seen"] = clock.timestamp()
     g.staff = user
 
 
@@ -98,7 +98,7 @@ def _try_login(username: str, password: str) -> tuple[str | None, int]:
     audit.record(s, "login", actor=user)
     s.commit()
     cookie.clear()
-    cookie.update(staff_id=user.id, fp=fingerprint(user), seen=int(time.time()))
+    cookie.update(staff_id=user.id, fp=fingerprint(user), seen=clock.timestamp())
     g.staff = user
     return None, 200
 

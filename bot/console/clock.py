@@ -12,9 +12,9 @@ MAX_SPAN_DAYS = 40 * 366  # a table wider than this is not kept: such dates are 
 
 
 class RememberingCalendar:
-    """Wraps a WorkCalendar and remembers is_workday per day (chinese_calendar costs ~20 µs a call; a queue page
-    asks for thousands of days), plus a running count of working days over whole years, so the working days between
-    two dates are one subtraction. The calendar is fixed at start, so the answers never go stale."""
+    """Wraps a WorkCalendar and remembers is_workday per day (a queue page asks for thousands of days), plus a
+    running count of working days over whole years, so the working days between two dates are one subtraction.
+    The calendar is fixed at start, so the answers never go stale."""
 
     def __init__(self, cal: deadlines.WorkCalendar) -> None:
         self.cal = cal

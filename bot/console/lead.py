@@ -29,7 +29,10 @@ EVENT_NAMES = {
     "recategorize": "调整分类",
     "reassign": "改派",
     "notify_staff": "通知工作人员",
+    "deadlines_recomputed": "工作日历更新，期限重新计算",
 }
+SYSTEM_ACTORS = {"deadlines_recomputed": "系统"}
+FIELD_NAMES = {"accept_due": "受理期限", "mediation_due": "调解期限", "verify_due": "核查期限", "next_due": "当前期限"}
 OUTBOX_STATES = {"pending": "等待发送", "done": "已发送", "failed": "发送失败"}
 
 
@@ -42,7 +45,14 @@ def _timeline(lead: Lead) -> list[dict]:
     if ids:
         rows = s.execute(select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids)))
         names = {i: d or u for i, d, u in rows}
-    return [{"e": e, "name": EVENT_NAMES.get(e.kind, "记录"), "actor": names.get(e.actor_id, "")} for e in events]
+    return [
+        {
+            "e": e,
+            "name": EVENT_NAMES.get(e.kind, "记录"),
+            "actor": names.get(e.actor_id) or SYSTEM_ACTORS.get(e.kind, ""),
+        }
+        for e in events
+    ]
 
 
 def _context(lead: Lead, *, revealed: bool = False) -> dict:
@@ -78,6 +88,7 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
         "handlers": handlers,
         "branches": branches,
         "assignee": s.get(StaffUser, lead.assignee_id) if lead.assignee_id else None,
+        "field_names": FIELD_NAMES,
         "signs": find_signs(s, lead, current_staff(), current_app.config["SETTINGS"]["console"]),
     }
 

@@ -15,7 +15,7 @@ from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads
 from bot.console.forms import parse_date, parse_int
 from bot.db import session
 from bot.models import Lead, StaffUser
-from bot.workflow import ALL_STATUSES, KIND_NAMES, OPEN_STATUSES
+from bot.workflow import ALL_STATUSES, KIND_NAMES, MOVED_EARLIER, OPEN_STATUSES
 
 QUEUE_COLUMNS = (
     Lead.id,
@@ -95,6 +95,7 @@ def decorate(rows: list, today: date) -> list[dict]:
             select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids))
         )
         names = {i: d or u for i, d, u in found}
+    moved = moved_earlier([r.id for r in rows])
     out = []
     for r in rows:
         left = clock.days_left(current_app, today, r.next_due)
@@ -104,9 +105,18 @@ def decorate(rows: list, today: date) -> list[dict]:
                 "left": left,
                 "assignee": names.get(r.assignee_id, ""),
                 "kind_name": KIND_NAMES.get(r.kind, r.kind),
+                "moved": moved.get(r.id),
             }
         )
     return out
+
+
+def moved_earlier(lead_ids: list[int]) -> dict[int, dict]:
+    """Of these leads, those whose deadline a calendar correction moved earlier (bot/leads/recompute.py)."""
+    if not lead_ids:
+        return {}
+    found = session().execute(select(Lead.id, Lead.extra).where(Lead.id.in_(lead_ids)))
+    return {i: extra[MOVED_EARLIER] for i, extra in found if extra and MOVED_EARLIER in extra}
 
 
 def filter_options() -> dict:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import func, select
 
+from bot import deadlines
 from bot.console import bp
 from bot.console.access import ROLES, current_staff
 from bot.console.forms import local_time
+from bot.db import session
 from bot.leads.create import rules
+from bot.models import Lead
 from bot.privacy import mask_phone, mask_text
+from bot.workflow import OPEN_STATUSES
 
 bp.add_app_template_filter(local_time, "local_time")
 bp.add_app_template_filter(mask_phone, "mask_phone")
@@ -26,4 +31,15 @@ def branch_name(code: str | None) -> str:
 
 @bp.app_context_processor
 def _globals() -> dict:
-    return {"staff": current_staff(), "role_names": ROLES}
+    staff = current_staff()
+    gaps = calendar_gaps() if staff is not None and staff.role == "admin" else []
+    return {"staff": staff, "role_names": ROLES, "calendar_gaps": gaps}
+
+
+def calendar_gaps() -> list[str]:
+    """For admins: the years whose holiday arrangement is not known while an open lead's deadline falls in them."""
+    latest = session().scalar(select(func.max(Lead.next_due)).where(Lead.status.in_(OPEN_STATUSES)))
+    if latest is None:
+        return []
+    cal, first = deadlines.calendar_for(current_app), deadlines.today_local(current_app).year
+    return [cal.year(y).describe() for y in range(first, latest.year + 1) if not cal.year(y).complete]

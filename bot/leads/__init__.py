@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from bot.config import ConfigError, config_path
-from bot.leads import delivery, notify, progress  # noqa: F401  (registers the outbox handlers)
+from bot.leads import delivery, notify, progress, recompute  # noqa: F401  (registers the outbox handlers)
 from bot.leads.create import create_leads, rules
 from bot.wechat.router import get_router
 
@@ -15,10 +15,12 @@ CHANNEL_KEYS = {"email": list, "wecom_webhook": str, "wechat_openids": list, "te
 
 
 def init_app(app: Flask) -> None:
-    """Load the editable rules (a broken file stops the start), check per-branch channels, register 进度."""
+    """Load the editable rules (a broken file stops the start), check per-branch channels, register 进度, the
+    calendar's commands and its check by the scheduler."""
     found = rules(app)
     _check_branch_channels(app, set(found.branches.branches))
     progress.register(get_router(app))
+    recompute.init_app(app)
 
 
 def _check_branch_channels(app: Flask, codes: set[str]) -> None:

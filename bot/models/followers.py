@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, event, false, update
+from sqlalchemy import JSON, Boolean, Integer, String, Text, event, false, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, utcnow
+from bot.db import Base, UTCDateTime, utcnow
 from bot.privacy import EncryptedText
 
 
@@ -19,14 +19,14 @@ class Follower(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     openid: Mapped[str] = mapped_column(String(64), unique=True)
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
-    subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scene: Mapped[str | None] = mapped_column(String(64))
     nickname: Mapped[str | None] = mapped_column(EncryptedText)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     topics: Mapped[list] = mapped_column(JSON, default=list)
-    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Whether a dialogue_state row exists for this openid, kept in step by the listeners below (and by unsubscribe),
     # so that the webhook's follower upsert returns it and a message outside a dialogue needs no look-up.
     in_dialogue: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -42,7 +42,7 @@ class InboundMessage(Base):
     openid: Mapped[str] = mapped_column(String(64), index=True)
     msg_type: Mapped[str] = mapped_column(String(32))
     reply: Mapped[str | None] = mapped_column(EncryptedText)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class DialogueState(Base):
@@ -55,7 +55,7 @@ class DialogueState(Base):
     step: Mapped[str] = mapped_column(String(32))
     data: Mapped[str] = mapped_column(EncryptedText, default="{}")
     history: Mapped[list] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
 
 

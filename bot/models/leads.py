@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, utcnow
+from bot.db import Base, UTCDateTime, utcnow
 from bot.privacy import EncryptedText, LegacyEncryptedText
 
 
@@ -62,7 +62,7 @@ class Lead(Base):
     facts: Mapped[str] = mapped_column(LegacyEncryptedText, default="")
     request: Mapped[str | None] = mapped_column(LegacyEncryptedText)
     # Statutory clock (dates in Asia/Shanghai).
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     received_on: Mapped[date] = mapped_column(Date)
     accept_due: Mapped[date | None] = mapped_column(Date)
     accepted_on: Mapped[date | None] = mapped_column(Date)
@@ -72,7 +72,7 @@ class Lead(Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     outcome: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class LeadEvent(Base):
@@ -84,7 +84,7 @@ class LeadEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str | None] = mapped_column(String(16))
@@ -108,4 +108,4 @@ class Evidence(Base):
     path: Mapped[str | None] = mapped_column(String(400))
     content_type: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

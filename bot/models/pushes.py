@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, utcnow
+from bot.db import Base, UTCDateTime, utcnow
 
 
 class Push(Base):
@@ -28,18 +28,18 @@ class Push(Base):
     notice_slug: Mapped[str] = mapped_column(String(120), index=True)
     channel: Mapped[str] = mapped_column(String(16))  # mass | template | custom
     audience: Mapped[str] = mapped_column(String(120))  # all | tag:<tag> | topic:<topic>
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    run_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    run_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
     source: Mapped[str] = mapped_column(String(16), default="notice")  # notice | recurring | manual
     claimed_by: Mapped[str | None] = mapped_column(String(120))
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expand_cursor: Mapped[int | None] = mapped_column(Integer)  # last follower id expanded (keyset pagination)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     report: Mapped[dict] = mapped_column(JSON, default=dict)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Delivery(Base):
@@ -58,10 +58,10 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim: Mapped[str | None] = mapped_column(String(64))  # the sender batch that holds it (and mass clientmsgid)
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     msgid: Mapped[str | None] = mapped_column(String(64))  # the platform's msgid / msg_id
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class MassSend(Base):
@@ -76,4 +76,4 @@ class MassSend(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(32), default="accepted")  # accepted | send success | err(...)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)  # MASSSENDJOBFINISH: total/filter/sent/error
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

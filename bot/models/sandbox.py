@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, utcnow
+from bot.db import Base, UTCDateTime, utcnow
 from bot.privacy import EncryptedText
 
 
@@ -24,7 +24,7 @@ class SandboxCall(Base):
     response: Mapped[dict | None] = mapped_column(JSON)
     errcode: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class SandboxToken(Base):
@@ -34,8 +34,8 @@ class SandboxToken(Base):
 
     token: Mapped[str] = mapped_column(String(200), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SandboxMedia(Base):
@@ -47,7 +47,7 @@ class SandboxMedia(Base):
     openid: Mapped[str | None] = mapped_column(String(64), index=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     content_type: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SandboxTag(Base):
@@ -69,7 +69,7 @@ class SandboxMass(Base):
     clientmsgid: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # sendall | send
     to_all: Mapped[bool] = mapped_column(Boolean, default=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class SandboxMassReceipt(Base):
@@ -81,7 +81,7 @@ class SandboxMassReceipt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mass_id: Mapped[int] = mapped_column(ForeignKey("sandbox_mass.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SandboxUser(Base):
@@ -91,7 +91,7 @@ class SandboxUser(Base):
 
     openid: Mapped[str] = mapped_column(String(64), primary_key=True)
     nickname: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SandboxMessage(Base):
@@ -105,4 +105,4 @@ class SandboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(16))  # text | image | location | news | event | error
     # JSON of the bubble's fields, encrypted: test users type names and phone numbers like real ones.
     payload: Mapped[str] = mapped_column(EncryptedText)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

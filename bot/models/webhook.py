@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
+from bot.db import Base, UTCDateTime
 
 
 class WebhookNonce(Base):
@@ -18,4 +18,4 @@ class WebhookNonce(Base):
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     # The message it carried: the same nonce with the same message is a duplicate delivery, with another a replay.
     dedupe_key: Mapped[str] = mapped_column(String(160))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -22,6 +21,7 @@ from flask import Flask
 from wechatpy.crypto import WeChatCrypto
 from werkzeug.test import Client
 
+from bot import clock
 from bot.wechat.render import cdata
 
 # What WeChat's servers send with each POST (their User-Agent; the body is XML).
@@ -50,7 +50,7 @@ def new_msg_id() -> str:
 def _xml(openid: str, msg_type: str, fields: list[tuple[str, str, bool]]) -> str:
     head = (
         f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
-        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata(msg_type)}</MsgType>"
+        f"<CreateTime>{clock.timestamp()}</CreateTime><MsgType>{cdata(msg_type)}</MsgType>"
     )
     body = "".join(f"<{name}>{cdata(value) if quoted else value}</{name}>" for name, value, quoted in fields)
     return head + body + "</xml>"
@@ -101,7 +101,7 @@ class Wire:
 
     def envelope(self, xml: str, openid: str) -> tuple[dict[str, str], str]:
         """The query and body WeChat sends for `xml`: plain, or encrypted with msg_signature in safe mode."""
-        timestamp, nonce = str(int(time.time())), str(secrets.randbelow(9 * 10**9) + 10**9)
+        timestamp, nonce = str(clock.timestamp()), str(secrets.randbelow(9 * 10**9) + 10**9)
         query = {"signature": _signature(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
         query["openid"] = openid
         if self.crypto is None:

@@ -23,6 +23,7 @@ from flask import Flask
 from sqlalchemy import Boolean, Connection, DateTime, Integer, String, bindparam, column, delete, select, text
 from sqlalchemy.orm import Session
 
+from bot import clock
 from bot.db import ThreadReaders, get_db, utcnow
 from bot.groupcommit import GroupCommit
 from bot.models import InboundMessage
@@ -284,7 +285,7 @@ class Inbox:
             return SUCCESS
         try:
             reply = get_router(self.app).route(ctx)
-            body = render(reply, msg, env.account, int(time.time()))
+            body = render(reply, msg, env.account, clock.timestamp())
             if ctx.session_opened:
                 ctx.session.flush()  # the handler's pending ORM work fails here, not at commit
             return body
@@ -299,7 +300,7 @@ class Inbox:
             raise _HandlerFailed from exc
 
     def _apology(self, env: Envelope, _ctx: Context) -> str:
-        return render(TextReply(replies.phrase(self.app, "apology")), env.msg, env.account, int(time.time()))
+        return render(TextReply(replies.phrase(self.app, "apology")), env.msg, env.account, clock.timestamp())
 
     def _understood(self, msg: Incoming) -> bool:
         router = get_router(self.app)

@@ -12,7 +12,6 @@ import hmac
 import re
 import secrets
 import struct
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from cryptography.hazmat.primitives import ciphers
 from werkzeug.wsgi import get_content_length, get_input_stream
 
+from bot import clock
 from bot.wechat.messages import Incoming
 
 
@@ -57,7 +57,7 @@ def check_timestamp(timestamp: str, window: int, now: float | None = None) -> in
     if not timestamp.isascii() or not timestamp.isdigit():
         raise Refused(400, "timestamp is not a number")
     value = int(timestamp)
-    if abs((now if now is not None else time.time()) - value) > window:
+    if abs((now if now is not None else clock.timestamp()) - value) > window:
         raise Refused(403, "timestamp outside the replay window")
     return value
 
