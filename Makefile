@@ -56,7 +56,8 @@ test: $(VENV)/.installed-dev system-packages lint
 test-far-date: $(VENV)/.installed-dev
 	@if command -v faketime >/dev/null; then \
 	  echo "the SQLite half under faketime '$(FAR_DATE)', TZ=$(FAR_TZ)"; \
-	  BOT_TEST_NO_PG=1 TZ=$(FAR_TZ) FAKETIME_DONT_FAKE_MONOTONIC=1 faketime '$(FAR_DATE)' \
+	  BOT_TEST_NO_PG=1 TZ=$(FAR_TZ) FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/tests/faketime \
+	    faketime '$(FAR_DATE)' \
 	    $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not production_shape"; \
 	else \
 	  echo "faketime is not installed (Debian package faketime; make test installs it as root): far-date run skipped"; \

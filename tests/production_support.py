@@ -53,7 +53,12 @@ class Fleet:
 
     def __init__(self, folder: Path, config: Path, db_url: str) -> None:
         self.folder = folder
-        self.env = {**os.environ, "APP_CONFIG": str(config), "PYTHONPATH": str(ROOT), **secrets_env(db_url)}
+        self.env = {
+            **os.environ,
+            "APP_CONFIG": str(config),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            **secrets_env(db_url),
+        }
         self.procs: dict[str, subprocess.Popen] = {}
 
     def run(self, *args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:

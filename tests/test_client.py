@@ -114,7 +114,7 @@ for line in sys.stdin:
 
 def test_concurrent_callers_in_two_processes_refresh_the_token_once(db_url, standin, system_clock):
     standin.delay(0.4, path="stable_token")  # a slow token endpoint widens the window for a double refresh
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     config = json.dumps(standin.config(db_url))
     workers = [
         subprocess.Popen(

@@ -24,7 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def child(config: Path, *args: str) -> subprocess.Popen:
     """`flask --app bot ...` in its own process on the same database and standin."""
-    env = {**os.environ, "APP_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "APP_CONFIG": str(config),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     flask = str(Path(sys.executable).parent / "flask")
     return subprocess.Popen(
         [flask, "--app", "bot", *args],
