@@ -29,9 +29,9 @@ from sqlalchemy import insert, select
 
 from bot import create_app
 from bot.console import planner
+from bot.leads.workflow import ALL_STATUSES, CLOSED_STATUSES
 from bot.models import Lead, LeadEvent
 from bot.privacy import encrypt
-from bot.workflow import ALL_STATUSES, CLOSED_STATUSES
 from tests.conftest import PostgresServer, _pg_bindir, make_config
 from tests.console_support import Staff, add_staff
 

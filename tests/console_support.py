@@ -6,9 +6,9 @@ import itertools
 import re
 from datetime import date
 
-from bot import deadlines
 from bot.console.security import hash_password
 from bot.db import get_db
+from bot.leads import deadlines
 from bot.models import Evidence, Lead, StaffUser
 from bot.privacy import match_hash
 

@@ -12,8 +12,8 @@ from bot import create_app
 from bot.db import get_db
 from bot.leads.create import set_initial_deadlines
 from bot.leads.recompute import FINGERPRINT_KEY, recompute_if_calendar_changed
+from bot.leads.workflow import transition
 from bot.models import KeyValue, Lead, LeadEvent
-from bot.workflow import transition
 from tests.conftest import make_config
 from tests.console_support import Staff, add_lead, add_staff
 from tests.timekeeping import at

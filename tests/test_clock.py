@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot import deadlines
+from bot.leads import deadlines
 from tests.timekeeping import SHANGHAI, START, at
 
 

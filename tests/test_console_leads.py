@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import get_db
+from bot.leads.workflow import Decision, TransitionError, transition
 from bot.models import AuditEntry, Lead, LeadEvent, OutboxItem
-from bot.workflow import Decision, TransitionError, transition
 from tests.console_support import OTHER_PHONE, PHONE, Staff, add_evidence, add_lead, add_staff
 from tests.timekeeping import at
 

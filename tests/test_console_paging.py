@@ -8,9 +8,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot import create_app, deadlines
+from bot import create_app
 from bot.console import clock, planner
 from bot.db import get_db
+from bot.leads import deadlines
 from tests.conftest import make_config
 from tests.console_support import Staff, add_lead, add_staff
 

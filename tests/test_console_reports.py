@@ -13,11 +13,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from bot import deadlines
 from bot.console.figures import compute
 from bot.db import get_db
+from bot.leads import deadlines
+from bot.leads.workflow import Decision, transition
 from bot.models import AuditEntry, Delivery, Lead, LeadEvent, Push, StaffUser
-from bot.workflow import Decision, transition
 from tests.console_support import OTHER_PHONE, PHONE, Staff, add_lead, add_staff
 
 MAY = "from=2026-05-01&to=2026-05-31"

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.deadlines import (
+from bot.leads.deadlines import (
     CONFIG,
     PUBLISHED,
     STATUTORY,
@@ -94,7 +94,7 @@ def test_each_year_says_where_its_days_come_from():
 
 def test_a_year_the_package_cannot_answer_falls_back_to_monday_to_friday_and_warns(caplog):
     cal = WorkCalendar()
-    with caplog.at_level(logging.WARNING, logger="bot.deadlines"):
+    with caplog.at_level(logging.WARNING, logger="bot.leads.deadlines"):
         assert add_working_days(date(9998, 12, 31), 1, cal) == date(9999, 1, 1)  # a Friday, no data: counted
     assert cal.year(9999).source == WEEKDAYS
     assert any("9999" in r.message and "[calendar]" in r.message for r in caplog.records)

@@ -9,6 +9,7 @@ import pytest
 
 from bot import create_app
 from bot.config import ConfigError
+from bot.content import ContentError
 from bot.db import get_db
 from bot.leads import create_leads, rules
 from bot.leads.create import next_ticket
@@ -160,12 +161,12 @@ def test_a_broken_branch_table_in_config_names_the_key():
 def test_a_broken_rules_file_names_the_file_and_line(tmp_path):
     bad = tmp_path / "c.toml"
     bad.write_text('categories = ["其他"]\n[[rule]]\nname = "x"\ncategory = \n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"c.toml: syntax: not valid TOML .*line 4"):
+    with pytest.raises(ContentError, match=r"c.toml:4: 不是有效的 TOML"):
         create_app(make_config("sqlite://", leads={"categories_file": str(bad)}))
     bad.write_text(
         'categories = ["其他"]\n[[rule]]\nname = "x"\ncategory = "食品"\nkeywords = ["a"]\n', encoding="utf-8"
     )
-    with pytest.raises(ConfigError, match=r"\[\[rule\]\] #1: category '食品' is not in `categories`"):
+    with pytest.raises(ContentError, match=r"c.toml:4: \[\[rule\]\] #1: category '食品' is not in `categories`"):
         create_app(make_config("sqlite://", leads={"categories_file": str(bad)}))
 
 

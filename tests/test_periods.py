@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import get_db
+from bot.leads.periods import extend_verification, pause_mediation, resume_mediation
+from bot.leads.workflow import TransitionError, transition
 from bot.models import AuditEntry, Lead, LeadEvent
-from bot.periods import extend_verification, pause_mediation, resume_mediation
-from bot.workflow import TransitionError, transition
 from tests.console_support import Staff, add_lead, add_staff
 
 

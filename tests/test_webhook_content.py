@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import clock, create_app
-from bot.wechat.content import ContentError
+from bot.content import ContentError
 from tests.conftest import make_config
 from tests.wechat_user import help_reply, make_wechat
 
@@ -147,7 +147,7 @@ BROKEN_REPLIES = [
     ('[[rule]]\nkeywords = ["a"]\n', 1, "every rule needs `text`"),
     ('[[rule]]\nkeywords = ["a"]\ntext = "x"\nreply = "y"\n', 4, "unknown key `reply`"),
     ('[[rule]]\nkeywords = ["a"]\ntext = "x"\nnotice = "Bad Slug"\n', 4, "`notice` must be a notice's slug"),
-    ('[[rule]]\nkeywords = ["a"\ntext = "x"\n', 3, "not valid TOML"),
+    ('[[rule]]\nkeywords = ["a"\ntext = "x"\n', 3, "不是有效的 TOML"),
     ('[rule]\nkeywords = ["a"]\ntext = "x"\n', 1, "[[rule]] table"),
     (
         '[[rule]]\nname = "n"\nkeywords = ["a"]\ntext = "x"\n[[rule]]\nname = "n"\nkeywords = ["b"]\ntext = "y"\n',

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from flask import Flask
 
-from bot import deadlines
+from bot.leads import deadlines
 
 MAX_SPAN_DAYS = 40 * 366  # a table wider than this is not kept: such dates are counted day by day
 

@@ -12,14 +12,14 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from bot import deadlines
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires
 from bot.console.queue import filter_options, filtered
 from bot.db import Database, get_db, session
+from bot.leads import deadlines
+from bot.leads.workflow import KIND_NAMES
 from bot.models import Lead
 from bot.privacy import mask_text
-from bot.workflow import KIND_NAMES
 
 BATCH = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

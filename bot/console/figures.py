@@ -15,8 +15,8 @@ from bot.console import clock
 from bot.console.access import scope_leads
 from bot.console.forms import day_start_utc
 from bot.leads.create import rules
+from bot.leads.workflow import CLOSED_STATUSES, KIND_NAMES, OPEN_STATUSES
 from bot.models import Delivery, Lead, LeadEvent, Push, StaffUser
-from bot.workflow import CLOSED_STATUSES, KIND_NAMES, OPEN_STATUSES
 
 
 @dataclass

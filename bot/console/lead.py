@@ -7,14 +7,14 @@ from pathlib import Path
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot import deadlines
 from bot.config import ROOT
 from bot.console import audit, bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.signs import find_signs
 from bot.db import session
+from bot.leads import deadlines
+from bot.leads.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
 from bot.models import Evidence, Lead, LeadEvent, OutboxItem, StaffUser
-from bot.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
 
 EVENT_NAMES = {
     "created": "收到线索",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, url_for
 
-from bot import deadlines
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.replies import enqueue_reply
 from bot.db import session
+from bot.leads import deadlines
+from bot.leads.workflow import Decision, TransitionError, transition
 from bot.models import LeadEvent, StaffUser
-from bot.workflow import Decision, TransitionError, transition
 
 MAX_REPLY = 600
 

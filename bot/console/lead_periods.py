@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, url_for
 
-from bot import deadlines, periods
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.db import session
-from bot.workflow import TransitionError
+from bot.leads import deadlines, periods
+from bot.leads.workflow import TransitionError
 
 
 def _apply(lead_id: int, action: str, done: str):

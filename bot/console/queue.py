@@ -9,13 +9,13 @@ from datetime import date
 from flask import current_app, render_template, request
 from sqlalchemy import Select, func, or_, select
 
-from bot import deadlines
 from bot.console import bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads
 from bot.console.forms import parse_date, parse_int
 from bot.db import session
+from bot.leads import deadlines
+from bot.leads.workflow import ALL_STATUSES, KIND_NAMES, MOVED_EARLIER, OPEN_STATUSES
 from bot.models import Lead, StaffUser
-from bot.workflow import ALL_STATUSES, KIND_NAMES, MOVED_EARLIER, OPEN_STATUSES
 
 QUEUE_COLUMNS = (
     Lead.id,

@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 from flask import Response, current_app, render_template, request
 
-from bot import deadlines
 from bot.console import audit, bp, charts
 from bot.console.access import STATS_ROLES, current_staff, requires
 from bot.console.figures import Figures, compute
 from bot.console.forms import parse_date
 from bot.console.report_text import docx_bytes, paragraphs, period_title
 from bot.db import session
+from bot.leads import deadlines
 from bot.leads.create import rules
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

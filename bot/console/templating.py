@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import func, select
 
-from bot import deadlines
 from bot.console import bp
 from bot.console.access import ROLES, current_staff
 from bot.console.forms import local_time
 from bot.db import session
+from bot.leads import deadlines
 from bot.leads.create import rules
+from bot.leads.workflow import OPEN_STATUSES
 from bot.models import Lead
 from bot.privacy import mask_phone, mask_text
-from bot.workflow import OPEN_STATUSES
 
 bp.add_app_template_filter(local_time, "local_time")
 bp.add_app_template_filter(mask_phone, "mask_phone")

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select, update
 from bot.db import aware
 from bot.dialogue.flow import Flow, discard
 from bot.dialogue.steps import next_step
-from bot.leads.texts import texts
+from bot.dialogue.texts import texts
 from bot.models import DialogueState, Follower
 from bot.statements import Prepared, dialect_insert
 from bot.wechat.messages import Context, Reply, TextReply

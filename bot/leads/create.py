@@ -15,9 +15,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot import outbox
+from bot.content import resolve
 from bot.db import utcnow
-from bot.deadlines import add_working_days, calendar_for, today_local
-from bot.leads.rules import Branches, Categories, resolve
+from bot.leads.deadlines import add_working_days, calendar_for, today_local
+from bot.leads.rules import Branches, Categories
 from bot.models import Evidence, KeyValue, Lead, LeadEvent
 from bot.privacy import match_hash
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import func, select
 
+from bot.content import resolve
 from bot.db import aware, get_db, utcnow
-from bot.leads.rules import resolve
 from bot.models import Evidence, Follower, InboundMessage, Lead, LeadEvent
 from bot.outbox import Job, PermanentError, handler
 from bot.privacy import mask_text

@@ -8,7 +8,7 @@ from datetime import date
 from flask import Flask
 from sqlalchemy import select
 
-from bot.leads.texts import texts
+from bot.dialogue.texts import texts
 from bot.models import Lead
 from bot.wechat.messages import Context, Reply, TextReply
 from bot.wechat.router import Router

@@ -23,11 +23,11 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import deadlines
 from bot.db import get_db
+from bot.leads import deadlines
+from bot.leads.workflow import MOVED_EARLIER, OPEN_STATUSES
 from bot.models import KeyValue, Lead, LeadEvent
 from bot.scheduler import periodic
-from bot.workflow import MOVED_EARLIER, OPEN_STATUSES
 
 log = logging.getLogger(__name__)
 

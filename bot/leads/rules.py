@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import ROOT, ConfigError
+from bot.content import read
 
 
 @dataclass(frozen=True)
@@ -32,41 +31,25 @@ class Platform:
     town: str
 
 
-def resolve(path: str) -> Path:
-    """A content path from config: absolute, or relative to the repository root."""
-    p = Path(path)
-    return p if p.is_absolute() else ROOT / p
-
-
-def read_toml(path: Path) -> dict:
-    """A TOML content file; a missing file or a syntax error names the file (and the line)."""
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "file", "not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "syntax", f"not valid TOML ({exc})") from None
-
-
 class Categories:
     """Keyword rules tried in order; the first hit gives the category."""
 
     def __init__(self, path: Path) -> None:
-        raw = read_toml(path)
+        raw, source = read(path)
         self.names: list[str] = list(raw.get("categories", []))
         self.default: str = raw.get("default", "其他")
         self.rules: list[tuple[str, str, tuple[str, ...]]] = []
         for i, rule in enumerate(raw.get("rule", []), 1):
-            where = f"[[rule]] #{i}"
+            line = source.line_of_table("rule", i - 1)
             if rule.get("category") not in self.names:
-                raise ConfigError(str(path), where, f"category {rule.get('category')!r} is not in `categories`")
+                problem = f"[[rule]] #{i}: category {rule.get('category')!r} is not in `categories`"
+                raise source.error(source.line_of_key("category", line), problem)
             words = tuple(str(w).lower() for w in rule.get("keywords", []) if str(w).strip())
             if not words:
-                raise ConfigError(str(path), where, "needs at least one keyword")
+                raise source.error(line, f"[[rule]] #{i}: needs at least one keyword")
             self.rules.append((str(rule.get("name") or rule["category"]), rule["category"], words))
         if self.default not in self.names:
-            raise ConfigError(str(path), "default", f"{self.default!r} is not in `categories`")
+            raise source.error(source.line_of_key("default"), f"default: {self.default!r} is not in `categories`")
 
     def classify(self, text: str) -> Match:
         """The category of a lead's text, with the rule and keyword that decided it."""
@@ -82,21 +65,26 @@ class Branches:
     """Town names and aliases to branch codes, and platform operators to their domicile."""
 
     def __init__(self, path: Path) -> None:
-        raw = read_toml(path)
+        raw, source = read(path)
         self.city: str = raw.get("city", "")
         self.branches: dict[str, Branch] = {}
         self.aliases: list[tuple[str, str]] = []
         for i, b in enumerate(raw.get("branch", []), 1):
+            line = source.line_of_table("branch", i - 1)
             if not b.get("code") or not b.get("name") or not b.get("towns"):
-                raise ConfigError(str(path), f"[[branch]] #{i}", "needs code, name and towns")
+                raise source.error(line, f"[[branch]] #{i}: needs code, name and towns")
             if b["code"] in self.branches:
-                raise ConfigError(str(path), f"[[branch]] #{i}", f"code {b['code']!r} is used twice")
+                raise source.error(
+                    source.line_of_key("code", line), f"[[branch]] #{i}: code {b['code']!r} is used twice"
+                )
             self.branches[b["code"]] = Branch(b["code"], b["name"], tuple(b["towns"]))
             self.aliases += [(t, b["code"]) for t in b["towns"]]
         self.platforms: list[Platform] = []
         for i, p in enumerate(raw.get("platform", []), 1):
             if not p.get("name") or not p.get("domicile"):
-                raise ConfigError(str(path), f"[[platform]] #{i}", "needs name and domicile")
+                raise source.error(
+                    source.line_of_table("platform", i - 1), f"[[platform]] #{i}: needs name and domicile"
+                )
             aliases = tuple(a.lower() for a in p.get("aliases", [p["name"]]))
             self.platforms.append(Platform(p["name"], aliases, p["domicile"], p.get("town", "")))
 

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from bot.content import ContentError
 from bot.db import session, utcnow
 from bot.models import Follower, SandboxMedia, SandboxMessage, SandboxUser
 from bot.sandbox import history, store_media
@@ -21,7 +22,7 @@ from bot.sandbox.bubbles import media_src, message_bubble, reply_fields
 from bot.sandbox.samples import PLACES, SAMPLES, image_type, sample_png
 from bot.sandbox.wire import event_xml, image_xml, location_xml, text_xml
 from bot.wechat.cli import MENU_FILE
-from bot.wechat.menu import MenuFileError, load_menu
+from bot.wechat.menu import load_menu
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", template_folder="templates", static_folder="static")
 
@@ -34,7 +35,7 @@ def _menu() -> tuple[dict | None, str | None]:
     """The account's menu from content/menu.toml, or the editor's error to show instead."""
     try:
         return load_menu(MENU_FILE, current_app.config["SETTINGS"]["app"]["public_url"]), None
-    except MenuFileError as error:
+    except ContentError as error:
         return None, error.format_message()
 
 

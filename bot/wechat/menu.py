@@ -6,12 +6,11 @@ The same checks (`check_buttons`) answer menu/create in the sandbox with the pla
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
+from bot.content import ContentError, read
 
 MAX_BUTTONS, MAX_SUB_BUTTONS = 3, 5
 # (most non-ASCII characters, most UTF-8 bytes): 4 汉字 / 16 bytes top-level, 8 汉字 / 60 bytes in a sub-menu.
@@ -112,25 +111,15 @@ def _check_action(button: dict, i: int, j: int | None) -> list[Problem]:
     return []
 
 
-class MenuFileError(click.ClickException):
-    """content/menu.toml is broken; the message lists each problem as file:line: what to fix."""
-
-
 def load_menu(path: Path, public_url: str) -> dict:
-    """Read, fill in {public_url} and check the menu file; raise MenuFileError naming file:line for each problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MenuFileError(f"{path}: 找不到菜单文件") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise MenuFileError(f"{path}: 不是有效的 TOML：{exc}") from None
+    """Read, fill in {public_url} and check the menu file; a ContentError names file:line for each problem."""
+    data, source = read(path)
     menu = {"button": _fill(data.get("button"), public_url.rstrip("/"))}
     problems = check_buttons(menu) + _duplicate_keys(menu)
     if problems:
-        where = _Lines(text)
-        raise MenuFileError("\n".join(f"{path}:{where.line(p)}: {p.message}" for p in problems))
+        where = _Lines("\n".join(source.lines))
+        lines = [(where.line(p), p.message) for p in problems]
+        raise ContentError(path, *lines[0], *lines[1:])
     return menu
 
 

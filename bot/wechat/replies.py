@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 from bot.config import ROOT
-from bot.wechat.content import ContentFile, Source
+from bot.content import ContentFile, Source
 from bot.wechat.messages import Context, NewsReply, Reply, TextReply
 from bot.wechat.router import KeywordRule, get_router, normalise
 

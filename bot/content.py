@@ -1,4 +1,9 @@
-"""Files editors write (content/*.toml): parsed and validated once, reloaded when they change, errors as file:line."""
+"""Files editors write (content/*.toml): one loader and one error class for all of them.
+
+`read(path)` parses a file and keeps its text to point at lines; every problem is a ContentError printed as
+`file:line: what is wrong and how to fix it`. `ContentFile` adds reloading for the files the bot rereads while it
+runs (the replies and phrases).
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,39 @@ from typing import Any, Generic, TypeVar
 
 import click
 
+from bot.config import ROOT
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHECK_EVERY = 1.0  # seconds between two looks at a file's mtime
 
 
 class ContentError(click.ClickException):
-    """A problem in an editor's file, as `path:line: what is wrong and how to fix it`."""
+    """A problem in an editor's file, as `path:line: what is wrong and how to fix it` (several: one per line)."""
 
-    def __init__(self, path: Path, line: int, problem: str) -> None:
-        super().__init__(f"{path}:{line}: {problem}")
+    def __init__(self, path: Path, line: int, problem: str, *more: tuple[int, str]) -> None:
+        super().__init__("\n".join(f"{path}:{n}: {text}" for n, text in ((line, problem), *more)))
+
+
+def resolve(path: str | Path) -> Path:
+    """A content path from config: absolute, or relative to the repository root."""
+    p = Path(path)
+    return p if p.is_absolute() else ROOT / p
+
+
+def read(path: Path) -> tuple[dict[str, Any], Source]:
+    """A TOML content file and its Source; a missing file, bad encoding or syntax error is a ContentError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContentError(path, 1, "找不到文件") from None
+    except UnicodeDecodeError:
+        raise ContentError(path, 1, "不是 UTF-8 编码的文本：请用 UTF-8 编码另存") from None
+    try:
+        return tomllib.loads(text), Source(path, text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ContentError(path, line, f"不是有效的 TOML：{exc}") from None
 
 
 class Source:
@@ -71,17 +99,10 @@ class ContentFile(Generic[T]):
         """Read, parse and validate the file now; raise ContentError naming the line of the first problem."""
         try:
             stat = self.path.stat()
-            text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ContentError(self.path, 1, "file not found") from None
-        except UnicodeDecodeError:
-            raise ContentError(self.path, 1, "not UTF-8 text: save the file as UTF-8") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-            raise ContentError(self.path, line, f"not valid TOML: {exc}") from None
-        value = self.build(data, Source(self.path, text))
+            raise ContentError(self.path, 1, "找不到文件") from None
+        data, source = read(self.path)
+        value = self.build(data, source)
         self._value, self._stamp = value, (stat.st_mtime_ns, stat.st_size)
         for listener in self.listeners:
             listener(value)

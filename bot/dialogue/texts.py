@@ -6,8 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot.config import ConfigError
-from bot.leads.rules import read_toml, resolve
+from bot.content import ContentError, read, resolve
 
 REQUIRED = ("labels", "control", "steps", "summary", "submitted", "progress")
 
@@ -17,10 +16,11 @@ class Texts:
 
     def __init__(self, path: str) -> None:
         self.path = resolve(path)
-        self.data: dict[str, Any] = read_toml(self.path)
+        self.data: dict[str, Any]
+        self.data, self.source = read(self.path)
         for section in REQUIRED:
             if section not in self.data:
-                raise ConfigError(str(self.path), f"[{section}]", "is missing")
+                raise ContentError(self.path, len(self.source.lines) or 1, f"the table [{section}] is missing")
 
     def get(self, dotted: str, variant: str | None = None, **fmt: Any) -> str:
         """The text at `a.b.c` (the `_variant` form when it exists), with {placeholders} filled."""
@@ -31,7 +31,9 @@ class Texts:
         text = node.get(f"{leaf}_{variant}") if variant else None
         text = text or node.get(leaf)
         if not isinstance(text, str):
-            raise ConfigError(str(self.path), dotted, "is missing")
+            header = ".".join(parents)
+            line = self.source.line_of_table(header, 0) if header else 1
+            raise ContentError(self.path, line, f'{dotted} is missing: add `{leaf} = "..."` under [{header}]')
         return text.format(**fmt) if fmt else text
 
     def has(self, dotted: str) -> bool:

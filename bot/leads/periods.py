@@ -8,9 +8,9 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from bot.deadlines import WorkCalendar, add_days, add_working_days
+from bot.leads.deadlines import WorkCalendar, add_days, add_working_days
+from bot.leads.workflow import TransitionError
 from bot.models import Lead, LeadEvent
-from bot.workflow import TransitionError
 
 MEDIATING = ("已受理", "调解中")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.deadlines import WorkCalendar, add_days, add_working_days
+from bot.leads.deadlines import WorkCalendar, add_days, add_working_days
 from bot.models import Lead, LeadEvent
 
 # complaint (投诉, Art 15-25) and report (举报, Art 28-36) flows: status -> statuses it may move to.
