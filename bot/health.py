@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import get_db, revisions
+from bot.db import get_db
+from bot.db.migrate import revisions
 
 bp = Blueprint("health", __name__)
 

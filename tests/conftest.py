@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
 from bot import clock as app_clock
-from bot import create_app
-from bot.db import Database, upgrade
+from bot import create_app, scheduler
+from bot.db import Database
+from bot.db.migrate import upgrade
 from tests.timekeeping import START
 
 TEST_DATA_KEY = "8J4r0c4d0B2m8k4cZ0xv2yqS1m9l9Xb0o4QnF8p7mU4="
@@ -53,17 +54,29 @@ def clock():
 
 
 @pytest.fixture(autouse=True)
-def _close_engines():
-    """Dispose every engine a test used once it ends, passed or failed: a psycopg connection left in a pool is
-    otherwise closed by the garbage collector during a later test, whose run then fails on a ResourceWarning."""
+def _tidy(monkeypatch):
+    """After each test, passed or failed: stop the in-process schedulers its apps started (an app on the shipped
+    config starts one) and dispose every engine it used. Otherwise a scheduler thread keeps running on a database
+    that is gone, and a psycopg connection left in a pool is closed by the garbage collector during a later test,
+    whose run then fails on a ResourceWarning."""
     used: weakref.WeakSet = weakref.WeakSet()
+    started = []
+    start = scheduler.start
 
     def seen(conn) -> None:
         used.add(conn.engine)
 
+    def recorded(app):
+        started.append(start(app))
+        return started[-1]
+
+    monkeypatch.setattr(scheduler, "start", recorded)
     event.listen(Engine, "engine_connect", seen)
     yield
     event.remove(Engine, "engine_connect", seen)
+    for sched in started:
+        if sched.running:
+            sched.shutdown(wait=True)
     for engine in list(used):
         engine.dispose()
 

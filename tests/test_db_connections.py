@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from bot import db
-from bot.db import ThreadReaders, WriterLock, _make_engine
+from bot.db import engines
+from bot.db.engines import make_engine
+from bot.db.sqlite import ThreadReaders, WriterLock
 
 HOLD = 0.4
 
@@ -26,7 +27,7 @@ def _acquire_and_report(path: str, queue) -> None:
 
 
 def _write_and_report(url: str, queue) -> None:
-    engine = _make_engine(url, echo=False)
+    engine = make_engine(url, echo=False)
     queue.put("ready")
     with engine.begin() as conn:  # BEGIN IMMEDIATE behind the writer lock
         conn.execute(text("INSERT INTO t (v) VALUES ('child')"))
@@ -52,7 +53,7 @@ def test_a_second_process_waits_for_the_holder_and_starts_when_it_releases(tmp_p
 
 def test_sqlite_writers_of_two_processes_take_turns_without_busy_sleeps(tmp_path):
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    engine = _make_engine(url, echo=False)
+    engine = make_engine(url, echo=False)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (v TEXT)"))
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: SQLite's state must not be forked mid-transaction
@@ -85,8 +86,8 @@ def test_an_in_memory_database_needs_no_lock_file(tmp_path):
 def test_a_pooled_connection_idle_past_the_limit_is_tested_and_replaced_when_the_server_dropped_it(
     db_url, pg_server, monkeypatch
 ):
-    monkeypatch.setattr(db, "IDLE_PING", 0.05)
-    engine = db._make_engine(db_url, echo=False)
+    monkeypatch.setattr(engines, "IDLE_PING", 0.05)
+    engine = make_engine(db_url, echo=False)
     with engine.connect() as conn:
         pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
     with pg_server.admin.connect() as admin:  # the server drops the pooled connection (a restart, an idle timeout)
@@ -99,8 +100,8 @@ def test_a_pooled_connection_idle_past_the_limit_is_tested_and_replaced_when_the
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_connection_in_steady_use_is_not_tested_on_checkout(db_url, pg_server, monkeypatch):
-    monkeypatch.setattr(db, "IDLE_PING", 60.0)
-    engine = db._make_engine(db_url, echo=False)
+    monkeypatch.setattr(engines, "IDLE_PING", 60.0)
+    engine = make_engine(db_url, echo=False)
     with engine.connect() as conn:
         pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
     with pg_server.admin.connect() as admin:
@@ -120,7 +121,7 @@ def _read_in_child(readers: ThreadReaders, parent_connection_id: int, queue) -> 
 
 
 def test_retry_readers_are_one_per_thread_read_only_and_made_again_after_a_fork(tmp_path):
-    engine = _make_engine(f"sqlite:///{tmp_path / 'r.db'}", echo=False)
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}", echo=False)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (v TEXT)"))
         conn.execute(text("INSERT INTO t (v) VALUES ('x')"))
@@ -140,7 +141,7 @@ def test_retry_readers_are_one_per_thread_read_only_and_made_again_after_a_fork(
     child.start()
     assert queue.get(timeout=10) == (False, ("x",))  # the child opened its own, and it reads the file
     child.join(10)
-    memory = _make_engine("sqlite://", echo=False)
+    memory = make_engine("sqlite://", echo=False)
     assert ThreadReaders(memory).get() is None  # an in-memory database is read through the pool
     engine.dispose()
     memory.dispose()

@@ -17,7 +17,8 @@ from sqlalchemy import inspect
 
 from bot import create_app
 from bot.config import ConfigError
-from bot.db import Base, Database, get_db, revisions, upgrade
+from bot.db import Base, Database, get_db
+from bot.db.migrate import revisions, upgrade
 from tests.conftest import make_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot import db
-from bot.groupcommit import GroupCommit
+from bot.db import sqlite
+from bot.db.engines import make_engine
+from bot.db.groupcommit import GroupCommit
 
 
 @pytest.fixture
 def engine(tmp_path):
-    engine = db._make_engine(f"sqlite:///{tmp_path / 'g.db'}", echo=False)
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}", echo=False)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (v TEXT UNIQUE)"))
     yield engine
@@ -118,7 +119,7 @@ def test_a_failed_commit_fails_every_unit_of_the_group_and_keeps_nothing(engine,
     third.start()
     time.sleep(0.2)
     # The next group's commit fails (a full disk, an I/O error): both of its units fail, neither row stays.
-    real_commit = db._SQLiteConnection.commit
+    real_commit = sqlite._SQLiteConnection.commit
 
     def broken_commit(self):
         if self.in_transaction and self.execute("SELECT count(*) FROM t WHERE v IN ('x', 'y')").fetchone()[0]:
@@ -126,7 +127,7 @@ def test_a_failed_commit_fails_every_unit_of_the_group_and_keeps_nothing(engine,
             raise OSError("disk I/O error")
         real_commit(self)
 
-    monkeypatch.setattr(db._SQLiteConnection, "commit", broken_commit)
+    monkeypatch.setattr(sqlite._SQLiteConnection, "commit", broken_commit)
     go.set()
     for t in (first, second, third):
         t.join(5)
@@ -135,16 +136,16 @@ def test_a_failed_commit_fails_every_unit_of_the_group_and_keeps_nothing(engine,
 
 
 def test_the_checkpointer_copies_the_log_into_the_database_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(db.Checkpointer, "INTERVAL", 0.05)
-    checkpointer = db.Checkpointer()
-    monkeypatch.setattr(db, "CHECKPOINTER", checkpointer)
+    monkeypatch.setattr(sqlite.Checkpointer, "INTERVAL", 0.05)
+    checkpointer = sqlite.Checkpointer()
+    monkeypatch.setattr(sqlite, "CHECKPOINTER", checkpointer)
     path = tmp_path / "c.db"
-    engine = db._make_engine(f"sqlite:///{path}", echo=False)
+    engine = make_engine(f"sqlite:///{path}", echo=False)
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (v TEXT)"))
         conn.execute(text("INSERT INTO t (v) VALUES ('x')"))
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == db.Checkpointer.FALLBACK_PAGES
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == sqlite.Checkpointer.FALLBACK_PAGES
     for _ in range(100):  # the thread runs every 50 ms
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO t (v) VALUES ('y')"))

@@ -86,7 +86,8 @@ def test_upgrade_encrypts_the_words_of_leads_written_before(tmp_path):
     release (Fernet only) reads."""
     from alembic import command
 
-    from bot.db import Database, alembic_config
+    from bot.db import Database
+    from bot.db.migrate import alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     privacy.configure(TEST_DATA_KEY)

@@ -9,11 +9,11 @@ from flask import Flask
 from sqlalchemy import bindparam, select, update
 
 from bot.db import aware
+from bot.db.statements import Prepared, dialect_insert
 from bot.dialogue.flow import Flow, discard
 from bot.dialogue.steps import next_step
 from bot.dialogue.texts import texts
 from bot.models import DialogueState, Follower
-from bot.statements import Prepared, dialect_insert
 from bot.wechat.messages import Context, Reply, TextReply
 from bot.wechat.router import NOT_MINE, get_router, normalise
 

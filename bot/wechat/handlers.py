@@ -13,9 +13,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from bot.db import aware
+from bot.db.statements import Prepared, dialect_insert
 from bot.models import DialogueState, Follower
 from bot.notice_replies import search_url
-from bot.statements import Prepared, dialect_insert
 from bot.wechat import replies
 from bot.wechat.messages import Context, Incoming, Reply, TextReply
 from bot.wechat.router import get_router

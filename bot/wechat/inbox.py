@@ -1,7 +1,7 @@
 """One inbound message, one small transaction: the nonce, the de-duplication row, the handler and the stored reply.
 
-The claims run as precompiled SQL straight on the driver's cursor (bot/statements.py), on a Connection in a
-transaction of its own (PostgreSQL) or in a savepoint of a group commit (SQLite, bot/groupcommit.py); a handler that
+The claims run as precompiled SQL straight on the driver's cursor (bot/db/statements.py), on a Connection in a
+transaction of its own (PostgreSQL) or in a savepoint of a group commit (SQLite, bot/db/groupcommit.py); a handler that
 needs the ORM gets a Session joined to that same transaction on first use (`Context.session`), so its work, the nonce
 and the message row commit or roll back together.
 
@@ -24,12 +24,11 @@ from sqlalchemy import Boolean, Connection, DateTime, Integer, String, bindparam
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.db import ThreadReaders, get_db, utcnow
-from bot.groupcommit import GroupCommit
+from bot.db import get_db, utcnow
+from bot.db.statements import Prepared, dialect_insert
 from bot.models import InboundMessage
 from bot.models.webhook import WebhookNonce
 from bot.privacy import EncryptedText
-from bot.statements import Prepared, dialect_insert
 from bot.wechat import replies
 from bot.wechat.handlers import follower_state, touches_follower
 from bot.wechat.messages import Context, Incoming, TextReply
@@ -139,10 +138,6 @@ class Inbox:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.db = get_db(app)
-        # SQLite has one writer: messages that queue for it share a transaction (bot/groupcommit.py).
-        self.group = GroupCommit(self.db.engine) if self.db.is_sqlite else None
-        # SQLite: each thread reads retries on a read-only connection of its own, without the pool's checkout.
-        self._readers = ThreadReaders(self.db.engine) if self.db.is_sqlite else None
         self.window = app.config["SETTINGS"]["wechat"]["replay_window"]
         self._purged = 0.0
 
@@ -172,43 +167,12 @@ class Inbox:
 
     def _stored_reply(self, key: str) -> str | None:
         """The reply stored with this message's row, read in autocommit (one round trip on PostgreSQL), or None."""
-        reader = self._readers.get() if self._readers is not None else None
-        if reader is not None:
-            cursor = reader.cursor()
-            try:
-                row = _STORED_REPLY.fetch(cursor, self.db.engine.dialect, key=key)
-            finally:
-                cursor.close()
-            return None if row is None else row[0]
-        pooled = self.db.engine.raw_connection()  # a bare pool checkout: no Connection, no transaction
-        try:
-            server = self.db.engine.dialect.name == "postgresql"
-            if server:
-                pooled.driver_connection.autocommit = True  # no BEGIN and ROLLBACK around a single read
-            cursor = pooled.cursor()
-            try:
-                row = _STORED_REPLY.fetch(cursor, self.db.engine.dialect, key=key)
-            finally:
-                cursor.close()
-                if server:
-                    pooled.driver_connection.autocommit = False
-        finally:
-            pooled.close()  # back to the pool
+        row = self.db.read_one(_STORED_REPLY, key=key)
         return None if row is None else row[0]
 
     def _run(self, work):
-        """`work(connection)` in a transaction of its own (PostgreSQL) or in a savepoint of a group (SQLite)."""
-        if self.group is not None:
-            return self.group.run(work)
-        with self.db.engine.connect() as conn:
-            conn.begin()
-            try:
-                result = work(conn)
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-            return result
+        """`work(connection)` in a transaction (SQLite: in a savepoint of a group commit)."""
+        return self.db.transaction(work)
 
     def _attempt(self, conn: Connection, env: Envelope, key: str, now: datetime, answer) -> str:
         """One attempt inside a transaction: the reply to commit; _Conflict when a concurrent copy's row won."""

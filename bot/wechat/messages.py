@@ -85,7 +85,7 @@ class Context:
         self.in_dialogue = in_dialogue
         self._session, self._opener = session, opener
         # The webhook's Connection, in the message's transaction: for a handler's precompiled statements
-        # (bot/statements.py, `Prepared.fetch`) without opening a Session; None outside the webhook.
+        # (bot/db/statements.py, `Prepared.fetch`) without opening a Session; None outside the webhook.
         self.connection = connection
 
     @property

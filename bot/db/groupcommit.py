@@ -91,7 +91,7 @@ class GroupCommit:
             return
         try:
             with self.engine.connect() as conn:
-                conn.begin()  # BEGIN IMMEDIATE behind the writer lock (bot/db.py)
+                conn.begin()  # BEGIN IMMEDIATE behind the writer lock (bot/db/sqlite.py)
                 cursor = conn.connection.cursor()
                 try:
                     for unit in group:
