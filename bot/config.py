@@ -247,9 +247,6 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
         s["notices"]["content_dir"] = str(ROOT / s["notices"]["content_dir"])
     if s["notices"]["per_page"] < 1:
         raise ConfigError(source, "[notices] per_page", "must be at least 1")
-    from bot.pushes.schedule import check_settings as check_pushes  # the cron and time formats live there
-
-    check_pushes(source, s)
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 
@@ -293,10 +290,20 @@ def ensure_secrets(settings: dict[str, dict[str, Any]], instance: Path) -> None:
 
 
 def init_app(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
-    """Load and validate the settings into app.config; trust the configured number of reverse proxies."""
+    """Load and validate the settings into app.config (each feature checks its own section further at its init)."""
     settings = load(test_config)
     ensure_secrets(settings, Path(app.instance_path))
     app.config.update(SETTINGS=settings, SECRET_KEY=settings["app"]["secret_key"])
+    app.config["SETTINGS_SOURCE"] = "test_config" if test_config is not None else str(config_path())
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
-    if proxies := settings["app"]["trusted_proxies"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
+
+def source(app: Flask) -> str:
+    """Where the app's settings came from, for a feature's ConfigError: the file, or "test_config"."""
+    return app.config["SETTINGS_SOURCE"]
+
+
+def trusted_proxies(app: Flask, inner: Any) -> Any:
+    """The WSGI layer that takes the client's address and scheme from `[app] trusted_proxies` reverse proxies."""
+    proxies = app.config["SETTINGS"]["app"]["trusted_proxies"]
+    return ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies) if proxies else inner

@@ -15,19 +15,21 @@ from bot.wechat.messages import Context, NewsReply, Reply
 from bot.wechat.router import get_router
 
 
-def init_app(app: Flask) -> None:
-    """Load the notices (public pages, feed, `flask notices`) and answer their keywords in the bot."""
+def site_settings(app: Flask) -> dict:
+    """The notice site's arguments (`notices.init_app`) from the bot's settings."""
     settings = app.config["SETTINGS"]
-    notices.init_app(
-        app,
-        settings["notices"]["content_dir"],
-        public_url=settings["app"]["public_url"],
-        timezone=settings["app"]["timezone"],
-        interval=settings["notices"]["reload_seconds"],
-        per_page=settings["notices"]["per_page"],
-    )
-    router = get_router(app)
-    router.message("text")(notice_reply)
+    return {
+        "content_dir": settings["notices"]["content_dir"],
+        "public_url": settings["app"]["public_url"],
+        "timezone": settings["app"]["timezone"],
+        "interval": settings["notices"]["reload_seconds"],
+        "per_page": settings["notices"]["per_page"],
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Answer the notices' keywords in the bot (the notice site itself is registered by create_app)."""
+    get_router(app).message("text")(notice_reply)
 
 
 def news_card(app: Flask, notice: notices.Notice) -> NewsReply:
@@ -44,10 +46,3 @@ def notice_reply(ctx: Context) -> Reply:
         return news_card(ctx.app, found)
     fallback = get_router(ctx.app).fallback
     return fallback(ctx) if fallback is not None else None
-
-
-def search_url(app: Flask, text: str) -> str:
-    """The search page for a consumer's words."""
-    base = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
-    words = " ".join(text.split())[:30]
-    return f"{base}/notices/search" + (f"?q={quote(words)}" if words else "")

@@ -14,12 +14,10 @@ import hmac
 import os
 import re
 
-import click
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask
-from flask.cli import with_appcontext
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
@@ -29,7 +27,6 @@ _keys: dict[str, object] = {}
 def init_app(app: Flask) -> None:
     """Load the data keys: `[app] data_key` holds one or more comma-separated Fernet keys, newest first."""
     configure(app.config["SETTINGS"]["app"]["data_key"])
-    app.cli.add_command(rotate_keys_command)
 
 
 def configure(data_key: str) -> None:
@@ -159,34 +156,3 @@ def mask_name(name: str | None) -> str:
     if not name:
         return ""
     return name[0] + "*" * (len(name) - 1)
-
-
-@click.command("rotate-keys")
-@with_appcontext
-def rotate_keys_command() -> None:
-    """Re-encrypt every encrypted column under the first key of [app] data_key (after adding a new key in front)."""
-    from flask import current_app
-    from sqlalchemy import column, select, table, update
-
-    import bot.models  # noqa: F401  (every table registered)
-    from bot.db import Base, get_db
-
-    total = 0
-    with get_db(current_app).scope() as s:
-        for tbl in Base.metadata.sorted_tables:
-            cols = [c.name for c in tbl.columns if isinstance(c.type, EncryptedText)]
-            clear = {c.name for c in tbl.columns if isinstance(c.type, EncryptedText) and c.type.legacy_plain}
-            pk = [c.name for c in tbl.primary_key.columns]
-            if not cols or len(pk) != 1:
-                continue
-            raw = table(tbl.name, column(pk[0]), *(column(c) for c in cols))  # untyped: the stored tokens
-            for row in s.execute(select(raw)).all():
-                values = {
-                    c: encrypt(v) if c in clear and not is_token(v) else rotate(v)
-                    for c in cols
-                    if (v := getattr(row, c)) is not None
-                }
-                if values:
-                    s.execute(update(raw).where(raw.c[pk[0]] == getattr(row, pk[0])).values(**values))
-                    total += 1
-    click.echo(f"re-encrypted {total} rows under the primary key; the older keys can now be removed")

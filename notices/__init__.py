@@ -6,6 +6,7 @@ It knows nothing of WeChat and never imports `bot`; the bot registers it with `i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -13,7 +14,7 @@ from notices.fastpath import FastIndex, FastPath
 from notices.model import CATEGORIES, Notice, Problem
 from notices.store import NoticeStore
 
-__all__ = ["CATEGORIES", "Notice", "NoticeStore", "Problem", "get_store", "init_app"]
+__all__ = ["CATEGORIES", "Notice", "NoticeStore", "Problem", "fast_path", "get_store", "init_app"]
 
 
 def init_app(
@@ -25,7 +26,8 @@ def init_app(
     interval: float = 1.0,
     per_page: int = 10,
 ) -> NoticeStore:
-    """Register the store (app.extensions["notices"]), the public pages and `flask notices`.
+    """Register the store (app.extensions["notices"]), the public pages and `flask notices`; the app adds the
+    `fast_path` WSGI layer where it builds its request path.
 
     content_dir defaults to app.config["NOTICES_DIR"]; public_url (for the feed, sitemap and share tags) to the
     request's own host. Nothing is read until the first request or command.
@@ -39,9 +41,13 @@ def init_app(
     app.config["NOTICES_PER_PAGE"] = per_page
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.notices_cli)
-    fast = app.extensions["notices_fast"] = FastIndex()
-    app.wsgi_app = FastPath(app.wsgi_app, fast, store)  # type: ignore[method-assign]
+    app.extensions["notices_fast"] = FastIndex()
     return store
+
+
+def fast_path(app: Flask, inner: Any) -> FastPath:
+    """The WSGI layer that answers repeated GETs of public pages from their cached bytes, before Flask."""
+    return FastPath(inner, app.extensions["notices_fast"], get_store(app))
 
 
 def get_store(app: Flask) -> NoticeStore:

@@ -173,7 +173,6 @@ def make_wechat(db_url: str, mode: str, **sections: dict) -> WeChat:
 
 def help_reply(app, text: str) -> str:
     """The default reply the bot gives to `text` when nothing matches (it links a search for the words)."""
-    from bot.notice_replies import search_url
-    from bot.wechat.replies import phrase
+    from bot.wechat.replies import phrase, search_url
 
     return phrase(app, "help", search=search_url(app, text))

@@ -1,8 +1,9 @@
 """SQLite's query-planner statistics, refreshed by the scheduler (on PostgreSQL autovacuum keeps them by itself).
 
 Without statistics SQLite guesses that an equality on `status` beats any other index, and the console's queue and
-statistics then read and sort every open lead on each request; with them it reads the queue in deadline order
-from `ix_lead_queue` and the statistics from their covering indexes (bench/README.md, step 9).
+statistics then read and sort every open lead on each request; with them it reads the queue in deadline order from
+`ix_lead_queue` and the statistics from their covering indexes (bench/README.md, "Before and after": the console at
+100,000 leads).
 """
 
 from __future__ import annotations

@@ -79,8 +79,9 @@ def page_rows(stmt: Select, dated: int, offset: int, size: int) -> list:
 
 def _slice(stmt: Select, order: tuple, offset: int, size: int) -> list:
     """One part's page: the ids first, paged in index order from `ix_lead_queue` alone (no table row is read for
-    the leads skipped by OFFSET), then the page's rows by id. Asked for whole rows, PostgreSQL misjudged how many
-    leads have a deadline and sorted all ~49,000 open ones for a deep page (bench/README.md, step 9b)."""
+    the leads skipped by OFFSET), then the page's rows by id. Asked for whole rows, PostgreSQL misjudged how many leads
+    have a deadline and sorted all ~49,000 open ones for a deep page (bench/README.md, "Before and after": the
+    console's last mile)."""
     ids = stmt.with_only_columns(Lead.id, maintain_column_froms=True).order_by(*order).limit(size).offset(offset)
     page = ids.subquery()
     return session().execute(select(*QUEUE_COLUMNS).join(page, page.c.id == Lead.id).order_by(*order)).all()

@@ -1,4 +1,4 @@
-"""The `flask db` commands: upgrade, downgrade, current, revision."""
+"""The `flask db` commands: upgrade, downgrade, current (`revision`, which needs the models, is in bot/cli.py)."""
 
 from __future__ import annotations
 
@@ -37,13 +37,3 @@ def current_command() -> None:
     """Show the database's schema revision and the code's."""
     current, head = revisions(get_db())
     click.echo(f"database: {current or 'empty'}; code: {head}")
-
-
-@db_cli.command("revision")
-@click.option("-m", "--message", required=True, help="What the migration does.")
-def revision_command(message: str) -> None:
-    """Write a new migration by comparing the models with the database (run `flask db upgrade` first)."""
-    import bot.models  # noqa: F401  (every model registered on Base.metadata)
-
-    script = command.revision(alembic_config(get_db()), message=message, autogenerate=True)
-    click.echo(f"wrote {getattr(script, 'path', script)}")

@@ -2,10 +2,10 @@
 
 SQLite lets one writer in at a time. Under a burst, the threads of a process queue for it and each pays a whole
 transaction of its own: BEGIN IMMEDIATE, the commit's write of the log, the locks, about half of a webhook message's
-time inside the writer lock (bench/README.md, step 14). Here the first thread to arrive leads: it takes every unit
-queued so far (its own first), runs each in a SAVEPOINT on one connection and commits them together; the others
-wait and get their own unit's result or exception. Whoever arrives meanwhile is in the next group, led by the first
-of them as soon as this one is done.
+time inside the writer lock (bench/README.md, "Before and after": group commit for SQLite). Here the first thread to
+arrive leads: it takes every unit queued so far (its own first), runs each in a SAVEPOINT on one connection and commits
+them together; the others wait and get their own unit's result or exception. Whoever arrives meanwhile is in the next
+group, led by the first of them as soon as this one is done.
 
 Each unit is still all-or-nothing: a unit that raises is rolled back to its savepoint (its exception goes to its
 caller; the group carries on), and a commit that fails fails every unit of the group, none half done.

@@ -26,11 +26,12 @@ BUSY_TIMEOUT = 15.0  # seconds a SQLite writer waits for another before "databas
 class WriterLock:
     """One SQLite database's writer lock: a thread lock for this process's threads, then a file lock between processes.
 
-    SQLite lets one writer in at a time and makes the others poll with sleeps of 1, 2, 5, 10 ... ms: two busy
-    processes then spend their time asleep while the database is free (bench/README.md, steps 2 and 10). Writers
-    queue here instead, the threads of a process on the thread lock and the processes on `flock` of a file beside
-    the database, and the next one starts the moment the holder commits. SQLite's own lock and busy timeout still
-    apply behind it (a process that does not take this lock, such as the sqlite3 shell, is waited for as before).
+    SQLite lets one writer in at a time and makes the others poll with sleeps of 1, 2, 5, 10 ... ms: two busy processes
+    then spend their time asleep while the database is free (bench/README.md, "Before and after": writers queue on a
+    lock, then on a file lock). Writers queue here instead, the threads of a process on the thread lock and the
+    processes on `flock` of a file beside the database, and the next one starts the moment the holder commits. SQLite's
+    own lock and busy timeout still apply behind it (a process that does not take this lock, such as the sqlite3 shell,
+    is waited for as before).
     """
 
     def __init__(self, path: str | None) -> None:
@@ -142,10 +143,10 @@ class Checkpointer:
     """Copies SQLite's write-ahead log back into the database file from a thread of its own, every INTERVAL.
 
     By default the commit that finds the log past 1,000 pages does that copy and its fsync, inside the writer lock:
-    every writer of every process waits for it (bench/README.md, step 13). Here a PASSIVE checkpoint runs beside
-    the writers and readers; the connections' own automatic checkpoint stays as a fallback at FALLBACK_PAGES,
-    should this thread ever fall behind. One thread per process serves every database file the process opened
-    (started again after a fork); a file whose engines are all gone is dropped.
+    every writer of every process waits for it (bench/README.md, "Before and after": a background WAL checkpointer).
+    Here a PASSIVE checkpoint runs beside the writers and readers; the connections' own automatic checkpoint stays as a
+    fallback at FALLBACK_PAGES, should this thread ever fall behind. One thread per process serves every database file
+    the process opened (started again after a fork); a file whose engines are all gone is dropped.
     """
 
     INTERVAL = 0.5  # seconds

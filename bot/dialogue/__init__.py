@@ -62,7 +62,9 @@ def intercept(ctx: Context) -> object:
             discard(ctx, state)
         return NOT_MINE
     if ctx.in_dialogue is False:
-        return NOT_MINE  # the webhook's follower upsert said so: no look-up (bench/README.md, step 3)
+        # The webhook's follower upsert said so: no look-up (bench/README.md, "Before and after": the follower
+        # upsert returns in_dialogue).
+        return NOT_MINE
     state = _load(ctx)
     if state is None:
         return NOT_MINE

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bot.config import ConfigError, config_path
+from bot import config
+from bot.config import ConfigError
 from bot.leads import delivery, notify, progress, recompute  # noqa: F401  (registers the outbox handlers)
 from bot.leads.create import create_leads, rules
 from bot.wechat.router import get_router
@@ -24,7 +25,7 @@ def init_app(app: Flask) -> None:
 
 
 def _check_branch_channels(app: Flask, codes: set[str]) -> None:
-    source = "test_config" if app.testing else str(config_path())
+    source = config.source(app)
     for code, conf in app.config["SETTINGS"]["leads"]["branches"].items():
         where = f"[leads.branches.{code}]"
         if code not in codes:

@@ -10,10 +10,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the dispatcher job, the chat handlers and `flask pushes` (config.py checked the settings)."""
+    """Check `[pushes]` (a time or cron that cannot be used stops the start), register the dispatcher job, the chat
+    handlers and `flask pushes`."""
+    from bot import config
     from bot.pushes import chat, cli, dispatch
+    from bot.pushes.schedule import check_settings
     from bot.scheduler import periodic
 
+    check_settings(config.source(app), app.config["SETTINGS"])
     chat.register(app)
     periodic(app, "pushes", app.config["SETTINGS"]["scheduler"]["tick_seconds"], dispatch.run_due)
     app.cli.add_command(cli.cli)

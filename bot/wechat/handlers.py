@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from bot.db import aware
 from bot.db.statements import Prepared, dialect_insert
 from bot.models import DialogueState, Follower
-from bot.notice_replies import search_url
 from bot.wechat import replies
 from bot.wechat.messages import Context, Incoming, Reply, TextReply
 from bot.wechat.router import get_router
@@ -134,7 +133,7 @@ def media(ctx: Context) -> Reply:
 
 def default(ctx: Context) -> Reply:
     """Nothing matched (notices' keywords were tried by the text handler): what the account can do, and a search."""
-    return TextReply(replies.phrase(ctx.app, "help", search=search_url(ctx.app, ctx.msg.text)))
+    return TextReply(replies.phrase(ctx.app, "help", search=replies.search_url(ctx.app, ctx.msg.text)))
 
 
 def init_app(app: Flask) -> None:

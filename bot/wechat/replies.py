@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask
 
@@ -174,3 +175,10 @@ def refresh(app: Flask) -> None:
 def _path(value: str) -> Path:
     path = Path(value)
     return path if path.is_absolute() else ROOT / path
+
+
+def search_url(app: Flask, text: str) -> str:
+    """The public site's search page (/notices/search) for a consumer's words."""
+    base = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
+    words = " ".join(text.split())[:30]
+    return f"{base}/notices/search" + (f"?q={quote(words)}" if words else "")

@@ -163,10 +163,13 @@ def _query(query: str) -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    """The webhook: content files (checked now), its handlers on the router, the blueprint and the WSGI endpoint."""
+    """The webhook: content files (checked now), its handlers on the router and the blueprint (GET verification)."""
     replies.init_app(app)
     handlers.init_app(app)
-    webhook = Webhook(app)
-    app.extensions["webhook"] = webhook
+    app.extensions["webhook"] = Webhook(app)
     app.register_blueprint(bp)
-    app.wsgi_app = WebhookEndpoint(app.wsgi_app, app, webhook)  # type: ignore[method-assign]
+
+
+def endpoint(app: Flask, inner: Any) -> WebhookEndpoint:
+    """The WSGI layer that answers POST /wechat before Flask (see WebhookEndpoint)."""
+    return WebhookEndpoint(inner, app, app.extensions["webhook"])
