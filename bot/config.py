@@ -7,7 +7,6 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -237,16 +236,6 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
     if not 30 <= s["wechat"]["replay_window"] <= 3600:
         raise ConfigError(source, "[wechat] replay_window", "must be between 30 and 3600 seconds")
     s["database"]["url"] = database_url(source, s["database"]["url"])
-    for key in ("holidays", "workdays"):
-        for day in s["calendar"][key]:
-            try:
-                date.fromisoformat(str(day))
-            except ValueError:
-                raise ConfigError(source, f"[calendar] {key}", f"{day!r} is not a date like 2027-01-01") from None
-    if not os.path.isabs(s["notices"]["content_dir"]):
-        s["notices"]["content_dir"] = str(ROOT / s["notices"]["content_dir"])
-    if s["notices"]["per_page"] < 1:
-        raise ConfigError(source, "[notices] per_page", "must be at least 1")
     if s["app"]["production"] and s["wechat"]["sandbox"]:
         raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
 

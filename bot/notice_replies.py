@@ -11,15 +11,20 @@ from urllib.parse import quote
 from flask import Flask
 
 import notices
+from bot import config
+from bot.config import ConfigError
+from bot.content import resolve
 from bot.wechat.messages import Context, NewsReply, Reply
 from bot.wechat.router import get_router
 
 
 def site_settings(app: Flask) -> dict:
-    """The notice site's arguments (`notices.init_app`) from the bot's settings."""
+    """The notice site's arguments (`notices.init_app`) from the bot's settings, `[notices]` checked."""
     settings = app.config["SETTINGS"]
+    if settings["notices"]["per_page"] < 1:
+        raise ConfigError(config.source(app), "[notices] per_page", "must be at least 1")
     return {
-        "content_dir": settings["notices"]["content_dir"],
+        "content_dir": str(resolve(settings["notices"]["content_dir"])),
         "public_url": settings["app"]["public_url"],
         "timezone": settings["app"]["timezone"],
         "interval": settings["notices"]["reload_seconds"],

@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
 from bot.db import aware
 from bot.db.statements import Prepared, dialect_insert
+from bot.dialogue import progress
 from bot.dialogue.flow import Flow, discard
 from bot.dialogue.steps import next_step
 from bot.dialogue.texts import texts
-from bot.models import DialogueState, Follower
+from bot.models import DialogueState
+from bot.models.followers import SET_IN_DIALOGUE
 from bot.wechat.messages import Context, Reply, TextReply
 from bot.wechat.router import NOT_MINE, get_router, normalise
 
@@ -31,7 +33,7 @@ MENU_KEY = "COMPLAIN"
 
 
 def init_app(app: Flask) -> None:
-    """Register the interceptor (an active dialogue sees every message first) and the ways to start one."""
+    """Register the interceptor (an active dialogue sees every message first), the ways to start one, and 进度."""
     texts(app)  # a broken wording file stops the start, not the first consumer
     router = get_router(app)
     router.interceptor(intercept)
@@ -40,6 +42,7 @@ def init_app(app: Flask) -> None:
         start_by_word
     )
     router.menu(MENU_KEY)(start_by_menu)
+    progress.register(router)  # 进度: the consumer's own leads
 
 
 def _load(ctx: Context) -> DialogueState | None:
@@ -107,26 +110,15 @@ def _open_statement(dialect: str):
     )
 
 
-# Opening a dialogue is one INSERT (no savepoint, no ORM unit of work: bench/README.md) and the follower's flag,
-# which the ORM listeners in bot/models/followers.py set for dialogue rows made through the ORM.
+# Opening a dialogue is one INSERT (no savepoint, no ORM unit of work: bench/README.md) and the follower's flag.
 _OPEN = Prepared(_open_statement)
-_FLAG = Prepared(
-    lambda _: (
-        update(Follower.__table__).where(Follower.__table__.c.openid == bindparam("openid")).values(in_dialogue=True)
-    )
-)
 
 
 def _open(ctx: Context, values: dict) -> tuple | None:
-    """Insert the dialogue row and set the follower's flag: on the webhook's connection when there is one."""
-    if ctx.connection is None or ctx.session_opened:  # ORM work may be pending in the session: go through it
-        row = _OPEN.first(ctx.session, **values)
-        if row is not None:
-            _FLAG.execute(ctx.session, openid=values["openid"])
-        return row
-    row = _OPEN.run(ctx.connection, **values)
+    """Insert the dialogue row and set the follower's flag, in the message's transaction; None when it existed."""
+    row = _OPEN.first(ctx.session, **values)
     if row is not None:
-        _FLAG.run(ctx.connection, openid=values["openid"])
+        SET_IN_DIALOGUE.execute(ctx.session, openid=values["openid"], value=True)
     return row
 
 

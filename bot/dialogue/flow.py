@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import outbox
+from bot.dialogue.progress import cn_date
 from bot.dialogue.steps import BY_KEY, STEPS, is_sticker, next_step
 from bot.dialogue.texts import texts
 from bot.leads import create_leads
-from bot.leads.progress import cn_date
 from bot.models import DialogueState, Evidence
 from bot.privacy import mask_phone
 from bot.wechat.messages import Context, TextReply

@@ -6,9 +6,8 @@ from flask import Flask
 
 from bot import config
 from bot.config import ConfigError
-from bot.leads import delivery, notify, progress, recompute  # noqa: F401  (registers the outbox handlers)
+from bot.leads import deadlines, delivery, notify, recompute  # noqa: F401  (registers the outbox handlers)
 from bot.leads.create import create_leads, rules
-from bot.wechat.router import get_router
 
 __all__ = ["create_leads", "init_app", "rules"]
 
@@ -16,11 +15,11 @@ CHANNEL_KEYS = {"email": list, "wecom_webhook": str, "wechat_openids": list, "te
 
 
 def init_app(app: Flask) -> None:
-    """Load the editable rules (a broken file stops the start), check per-branch channels, register 进度, the
-    calendar's commands and its check by the scheduler."""
+    """Check `[calendar]`, load the editable rules (a broken file stops the start), check per-branch channels,
+    register the calendar's commands and its check by the scheduler."""
+    deadlines.check_settings(config.source(app), app.config["SETTINGS"]["calendar"])
     found = rules(app)
     _check_branch_channels(app, set(found.branches.branches))
-    progress.register(get_router(app))
     recompute.init_app(app)
 
 

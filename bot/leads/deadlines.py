@@ -32,6 +32,7 @@ from flask import Flask
 from holidays.countries.china import ChinaStaticHolidays
 
 from bot import clock
+from bot.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,16 @@ class WorkCalendar:
 
 
 DEFAULT = WorkCalendar()
+
+
+def check_settings(source: str, settings: dict) -> None:
+    """Stop the start, naming the key, when a date in `[calendar]` is not a date."""
+    for key in ("holidays", "workdays"):
+        for day in settings[key]:
+            try:
+                date.fromisoformat(str(day))
+            except ValueError:
+                raise ConfigError(source, f"[calendar] {key}", f"{day!r} is not a date like 2027-01-01") from None
 
 
 def calendar_for(app: Flask) -> WorkCalendar:

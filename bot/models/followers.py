@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, event, false, update
+from sqlalchemy import JSON, Boolean, Integer, String, Text, bindparam, event, exists, false, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, UTCDateTime, utcnow
+from bot.db.statements import Prepared
 from bot.privacy import EncryptedText
 
 
@@ -59,13 +61,29 @@ class DialogueState(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+# Follower.in_dialogue mirrors whether a dialogue_state row exists for the openid, so that the webhook learns it from
+# the follower upsert it runs anyway. This module is its one writer: the ORM listeners below for dialogue rows made or
+# deleted through the ORM; `SET_IN_DIALOGUE` for the statements that open or end one without the ORM; and
+# `in_dialogue_when_created` for a follower row made while a dialogue exists already.
+SET_IN_DIALOGUE = Prepared(
+    lambda _: (
+        update(Follower.__table__)
+        .where(Follower.__table__.c.openid == bindparam("openid"))
+        .values(in_dialogue=bindparam("value"))
+    )
+)
+
+
+def in_dialogue_when_created(openid: Any) -> dict:
+    """The flag's first value for a follower row inserted with this openid (a bound parameter or a value)."""
+    return {"in_dialogue": exists().where(DialogueState.__table__.c.openid == openid)}
+
+
 @event.listens_for(DialogueState, "after_insert")
 def _dialogue_started(_mapper, connection, state: DialogueState) -> None:
-    table = Follower.__table__
-    connection.execute(update(table).where(table.c.openid == state.openid).values(in_dialogue=True))
+    SET_IN_DIALOGUE.run(connection, openid=state.openid, value=True)
 
 
 @event.listens_for(DialogueState, "after_delete")
 def _dialogue_ended(_mapper, connection, state: DialogueState) -> None:
-    table = Follower.__table__
-    connection.execute(update(table).where(table.c.openid == state.openid).values(in_dialogue=False))
+    SET_IN_DIALOGUE.run(connection, openid=state.openid, value=False)

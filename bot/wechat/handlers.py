@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.db import aware
 from bot.db.statements import Prepared, dialect_insert
 from bot.models import DialogueState, Follower
+from bot.models.followers import SET_IN_DIALOGUE, in_dialogue_when_created
 from bot.wechat import replies
 from bot.wechat.messages import Context, Incoming, Reply, TextReply
 from bot.wechat.router import get_router
@@ -34,16 +35,15 @@ def _upsert(session: Session, openid: str, values: dict, on_conflict: dict) -> N
 
 
 def _touch(dialect: str):
-    table, states = Follower.__table__, DialogueState.__table__
+    table = Follower.__table__
     # A new follower row learns whether a dialogue exists already (only possible for rows made outside the webhook).
-    known = exists().where(states.c.openid == bindparam("openid"))
     ins = dialect_insert(dialect, table).values(
         openid=bindparam("openid"),
         subscribed=True,
         tags=[],
         topics=[],
         last_message_at=bindparam("now"),
-        in_dialogue=known,
+        **in_dialogue_when_created(bindparam("openid")),
     )
     return ins.on_conflict_do_update(
         index_elements=[table.c.openid], set_={"last_message_at": ins.excluded.last_message_at}
@@ -102,9 +102,11 @@ def unsubscribe(ctx: Context) -> Reply:
     ctx.session.execute(
         update(Follower)
         .where(Follower.openid == ctx.msg.openid)
-        .values(subscribed=False, unsubscribed_at=ctx.now, nickname=None, tags=[], topics=[], in_dialogue=False)
+        .values(subscribed=False, unsubscribed_at=ctx.now, nickname=None, tags=[], topics=[])
     )
+    # The dialogue's interceptor has discarded an open dialogue already; this also covers an app without it.
     ctx.session.execute(delete(DialogueState).where(DialogueState.openid == ctx.msg.openid))
+    SET_IN_DIALOGUE.execute(ctx.session, openid=ctx.msg.openid, value=False)
     return None
 
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
-    from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
 
@@ -67,7 +66,7 @@ class Context:
     already holds the message's claims; a keyword reply never pays for one.
     """
 
-    __slots__ = ("_opener", "_session", "app", "connection", "in_dialogue", "msg", "now")
+    __slots__ = ("_opener", "_session", "app", "in_dialogue", "msg", "now")
 
     def __init__(
         self,
@@ -78,15 +77,11 @@ class Context:
         in_dialogue: bool | None = None,
         *,
         opener: Callable[[], Session] | None = None,
-        connection: Connection | None = None,
     ) -> None:
         self.msg, self.app, self.now = msg, app, now
         # Whether the sender is in a dialogue, when the webhook knows it (from the follower upsert); None: unknown.
         self.in_dialogue = in_dialogue
         self._session, self._opener = session, opener
-        # The webhook's Connection, in the message's transaction: for a handler's precompiled statements
-        # (bot/db/statements.py, `Prepared.fetch`) without opening a Session; None outside the webhook.
-        self.connection = connection
 
     @property
     def session(self) -> Session:
