@@ -58,7 +58,7 @@ test-far-date: $(VENV)/.installed-dev
 	  echo "the SQLite half under faketime '$(FAR_DATE)', TZ=$(FAR_TZ)"; \
 	  BOT_TEST_NO_PG=1 TZ=$(FAR_TZ) FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/tests/faketime \
 	    faketime '$(FAR_DATE)' \
-	    $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser and not production_shape"; \
+	    $(BIN)/python -m pytest -q -rfE -p no:cacheprovider -m "not browser and not production_shape and not wall_clock"; \
 	else \
 	  echo "faketime is not installed (Debian package faketime; make test installs it as root): far-date run skipped"; \
 	fi

@@ -32,6 +32,7 @@ def served(db_url):
     wx.app.extensions["db"].engine.dispose()
 
 
+@pytest.mark.wall_clock
 def test_200_concurrent_messages_each_answered_within_5_seconds(served, record_property):
     wx, remote = served
     words = list(ASKS)
