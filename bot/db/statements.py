@@ -99,10 +99,12 @@ class Prepared:
         conn.exec_driver_sql(compiled.sql, compiled.params(params))
 
     def first(self, session: Session, **params: Any) -> tuple | None:
-        """Run the statement and return its first row (values converted like the ORM's), or None."""
+        """Run the statement and return its first row (values converted like the ORM's), or None (also for a
+        statement that returns no rows)."""
         conn = session.connection()
         compiled = self._compiled(conn)
-        return compiled.row(conn.exec_driver_sql(compiled.sql, compiled.params(params)).fetchone())
+        result = conn.exec_driver_sql(compiled.sql, compiled.params(params))
+        return compiled.row(result.fetchone()) if compiled.results else None
 
     def scalar(self, session: Session, **params: Any) -> Any:
         """The first column of the first row, or None."""

@@ -116,9 +116,9 @@ _OPEN = Prepared(_open_statement)
 
 def _open(ctx: Context, values: dict) -> tuple | None:
     """Insert the dialogue row and set the follower's flag, in the message's transaction; None when it existed."""
-    row = _OPEN.first(ctx.session, **values)
+    row = ctx.run(_OPEN, **values)
     if row is not None:
-        SET_IN_DIALOGUE.execute(ctx.session, openid=values["openid"], value=True)
+        ctx.run(SET_IN_DIALOGUE, openid=values["openid"], value=True)
     return row
 
 

@@ -27,9 +27,7 @@ from datetime import date, datetime, timedelta
 from importlib.metadata import version
 from zoneinfo import ZoneInfo
 
-import holidays
 from flask import Flask
-from holidays.countries.china import ChinaStaticHolidays
 
 from bot import clock
 from bot.config import ConfigError
@@ -47,6 +45,10 @@ SOURCE_NAMES = {
 
 def published_years() -> frozenset[int]:
     """The years whose State Council arrangement the installed `holidays` package carries."""
+    # Imported on first use: the package and its lunar tables take ~18 MB, which a web worker that only answers
+    # keywords never needs.
+    from holidays.countries.china import ChinaStaticHolidays
+
     return frozenset(ChinaStaticHolidays.special_public_holidays)
 
 
@@ -100,6 +102,8 @@ class WorkCalendar:
         return known
 
     def _build(self, y: int) -> Year:
+        import holidays
+
         configured = any(d.year == y for d in self.extra_holidays | self.extra_workdays)
         if y in published_years():
             # Neighbouring years too: a late-December working day can belong to the next year's arrangement.
@@ -174,7 +178,8 @@ def incomplete_years(app: Flask, years: int = 3) -> list[Year]:
 
 
 def log_status(app: Flask) -> None:
-    """At start: one warning per year (this and the next two) whose deadlines are counted without its arrangement."""
+    """One warning per year (this and the next two) whose deadlines are counted without its arrangement; logged by
+    the scheduler's first calendar check after it starts (bot/leads/recompute.py)."""
     for known in incomplete_years(app):
         log.warning(
             "calendar %s: %s",

@@ -152,7 +152,11 @@ def remember_fingerprint(app: Flask, fingerprint: str) -> None:
 
 
 def recompute_if_calendar_changed(app: Flask) -> str | None:
-    """The scheduler's job: recompute once per calendar fingerprint (config edited, package upgraded)."""
+    """The scheduler's job: recompute once per calendar fingerprint (config edited, package upgraded). Its first run
+    in a process also logs the years whose arrangement is missing."""
+    if not app.extensions.get("calendar_logged"):
+        app.extensions["calendar_logged"] = True
+        deadlines.log_status(app)
     fingerprint = deadlines.calendar_for(app).fingerprint()
     if stored_fingerprint(app) == fingerprint:
         return None
@@ -230,8 +234,7 @@ def recompute_command(dry_run: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the commands and the scheduler's check of the calendar's fingerprint; log the calendar's gaps."""
+    """Register the commands and the scheduler's check of the calendar (which logs the calendar's gaps first)."""
     app.cli.add_command(calendar_cli)
     app.cli.add_command(leads_cli)
     periodic(app, "calendar", 3600, recompute_if_calendar_changed, first_after=5)
-    deadlines.log_status(app)

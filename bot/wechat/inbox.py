@@ -197,7 +197,7 @@ class Inbox:
                 session = self.db.sessions(bind=conn, join_transaction_mode="conditional_savepoint")
                 return session
 
-            context = Context(env.msg, None, self.app, now, in_dialogue, opener=open_session)
+            context = Context(env.msg, None, self.app, now, in_dialogue, opener=open_session, conn=conn)
             body = answer(env, context)
             kind = env.msg.type if env.msg.type != "event" else f"event:{env.msg.event}"
             row = _RECORD.fetch(cursor, dialect, key=key, openid=env.msg.openid, kind=kind[:32], now=now, body=body)

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
+    from sqlalchemy import Connection
     from sqlalchemy.orm import Session
+
+    from bot.db.statements import Prepared
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ class Context:
     already holds the message's claims; a keyword reply never pays for one.
     """
 
-    __slots__ = ("_opener", "_session", "app", "in_dialogue", "msg", "now")
+    __slots__ = ("_conn", "_opener", "_session", "app", "in_dialogue", "msg", "now")
 
     def __init__(
         self,
@@ -77,11 +80,13 @@ class Context:
         in_dialogue: bool | None = None,
         *,
         opener: Callable[[], Session] | None = None,
+        conn: Connection | None = None,
     ) -> None:
         self.msg, self.app, self.now = msg, app, now
         # Whether the sender is in a dialogue, when the webhook knows it (from the follower upsert); None: unknown.
         self.in_dialogue = in_dialogue
         self._session, self._opener = session, opener
+        self._conn = conn  # the webhook's Connection, in the message's transaction (never handed out)
 
     @property
     def session(self) -> Session:
@@ -95,3 +100,11 @@ class Context:
     @property
     def session_opened(self) -> bool:
         return self._session is not None
+
+    def run(self, statement: Prepared, **params: Any) -> tuple | None:
+        """A precompiled statement in the message's transaction; its first row or None. Through the session when
+        one is open (its pending ORM work goes first), else straight on the webhook's connection: a Session opened
+        for one INSERT costs more than the INSERT (bench/README.md, "Before and after": opening a dialogue)."""
+        if self._conn is None or self._session is not None:
+            return statement.first(self.session, **params)
+        return statement.run(self._conn, **params)
