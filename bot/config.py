@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = object()
+TRUE, FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 
 
 class ConfigError(click.ClickException):
@@ -58,6 +59,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "api_base_url": Setting(str, "https://api.weixin.qq.com/cgi-bin/"),
         "account_type": Setting(str, "service", None, ("service", "subscription")),
         "sandbox": Setting(bool, False),
+        "allow_plain_mode": Setting(bool, False),
         "timeout": Setting((int, float), 4.0),
         "body_limit": Setting(int, 65536),
         "replay_window": Setting(int, 300),
@@ -68,6 +70,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "url": Setting(str, "sqlite:///instance/bot.db", "DATABASE_URL"),
         "auto_migrate": Setting(bool, True),
         "echo": Setting(bool, False),
+        "allow_sqlite_in_production": Setting(bool, False),
     },
     "scheduler": {
         "enabled": Setting(bool, True),
@@ -203,7 +206,10 @@ def _value(source: str, section: str, key: str, spec: Setting, given: dict[str, 
     if spec.env and os.environ.get(spec.env):
         value: Any = os.environ[spec.env]
         if spec.type is bool:
-            value = value.strip().lower() in ("1", "true", "yes", "on")
+            word = value.strip().lower()
+            if word not in TRUE | FALSE:
+                raise ConfigError(source, name, f"{spec.env}={value!r} is not true/false, 1/0, yes/no or on/off")
+            value = word in TRUE
     elif key in given:
         value = given[key]
     elif spec.default is REQUIRED:
@@ -236,8 +242,10 @@ def _check(source: str, s: dict[str, dict[str, Any]]) -> None:
     if not 30 <= s["wechat"]["replay_window"] <= 3600:
         raise ConfigError(source, "[wechat] replay_window", "must be between 30 and 3600 seconds")
     s["database"]["url"] = database_url(source, s["database"]["url"])
-    if s["app"]["production"] and s["wechat"]["sandbox"]:
-        raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
+    if s["app"]["production"]:
+        from bot.production import refuse_unsafe  # the rules of a production start
+
+        refuse_unsafe(source, s)
 
 
 def database_url(source: str, url: str) -> str:
@@ -257,29 +265,10 @@ def database_url(source: str, url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def ensure_secrets(settings: dict[str, dict[str, Any]], instance: Path) -> None:
-    """Fill a missing session secret or data key from instance/, generating it once outside production."""
-    from cryptography.fernet import Fernet
-
-    makers = {"secret_key": lambda: os.urandom(32).hex(), "data_key": lambda: Fernet.generate_key().decode()}
-    for key, make in makers.items():
-        if settings["app"][key]:
-            continue
-        env = SCHEMA["app"][key].env
-        if settings["app"]["production"]:
-            raise ConfigError(str(config_path()), f"[app] {key}", f"is required in production (set {env})")
-        path = instance / key
-        if not path.exists():
-            instance.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(make())
-            log.warning("no [app] %s configured: generated one in %s (set %s in production)", key, path, env)
-        settings["app"][key] = path.read_text().strip()
-
-
 def init_app(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
     """Load and validate the settings into app.config (each feature checks its own section further at its init)."""
+    from bot.production import ensure_secrets
+
     settings = load(test_config)
     ensure_secrets(settings, Path(app.instance_path))
     app.config.update(SETTINGS=settings, SECRET_KEY=settings["app"]["secret_key"])

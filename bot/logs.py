@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import re
 import threading
 import time
 
@@ -15,9 +16,14 @@ from bot.privacy import mask_text
 
 
 class MaskingFormatter(logging.Formatter):
-    """A key=value formatter that masks any mobile number that slipped into a message."""
+    """A key=value formatter that masks any mobile number that slipped into a message, and escapes control
+    characters in the values put into a line (a CR/LF in a menu key must not start a forged line of its own)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            if any(isinstance(a, str) and _UNSAFE.search(a) for a in args):
+                record.args = tuple(_escape(a) if isinstance(a, str) else a for a in args)
         return mask_text(super().format(record))
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
@@ -30,6 +36,13 @@ class MaskingFormatter(logging.Formatter):
         return self.default_msec_format % (cached[1], record.msecs)
 
     _second: tuple[int, str] = (-1, "")
+
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f]")
+
+
+def _escape(value: str) -> str:
+    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], value)
 
 
 class LineBuffer(logging.StreamHandler):

@@ -21,12 +21,23 @@ from flask import Flask
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
+from bot import config
+from bot.config import ConfigError
+
 _keys: dict[str, object] = {}
 
 
 def init_app(app: Flask) -> None:
     """Load the data keys: `[app] data_key` holds one or more comma-separated Fernet keys, newest first."""
-    configure(app.config["SETTINGS"]["app"]["data_key"])
+    try:
+        configure(app.config["SETTINGS"]["app"]["data_key"])
+    except (ValueError, TypeError, IndexError):  # binascii.Error is a ValueError; IndexError: no key at all
+        raise ConfigError(
+            config.source(app),
+            "[app] data_key",
+            "is not a Fernet key (44 characters of URL-safe base64; make one with "
+            '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`)',
+        ) from None
 
 
 def configure(data_key: str) -> None:

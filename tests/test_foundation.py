@@ -217,7 +217,10 @@ def test_upgrade_runs_on_an_empty_postgres_database(pg_server):
 
 
 def test_production_sample_config_starts_with_secrets_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("APP_CONFIG", str(ROOT / "deploy" / "config.production.toml"))
+    sample = (ROOT / "deploy" / "config.production.toml").read_text(encoding="utf-8")
+    production = tmp_path / "production.toml"  # the sample, on SQLite for this test (refused unless allowed)
+    production.write_text(sample.replace("[database]\n", "[database]\nallow_sqlite_in_production = true\n"))
+    monkeypatch.setenv("APP_CONFIG", str(production))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     with pytest.raises(ConfigError, match=r"\[wechat\] app_id: is empty"):
         create_app()
@@ -225,8 +228,8 @@ def test_production_sample_config_starts_with_secrets_from_the_environment(tmp_p
         "WECHAT_APP_ID": "wxprod000000000001",
         "WECHAT_TOKEN": "prod-token",
         "WECHAT_APP_SECRET": "prod-secret",
-        "WECHAT_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
-        "SECRET_KEY": "prod-secret-key",
+        "WECHAT_ENCODING_AES_KEY": "K" * 43,
+        "SECRET_KEY": "9f" * 32,
         "DATA_ENCRYPTION_KEY": "8J4r0c4d0B2m8k4cZ0xv2yqS1m9l9Xb0o4QnF8p7mU4=",
     }.items():
         monkeypatch.setenv(name, value)
@@ -236,7 +239,7 @@ def test_production_sample_config_starts_with_secrets_from_the_environment(tmp_p
     db = Database(f"sqlite:///{tmp_path / 'prod.db'}")
     upgrade(db)
     db.engine.dispose()
-    monkeypatch.setenv("APP_CONFIG", str(ROOT / "deploy" / "config.production.toml"))
+    monkeypatch.setenv("APP_CONFIG", str(production))
     app = create_app()
     assert app.config["SETTINGS"]["app"]["production"] is True
     assert app.config["SETTINGS"]["wechat"]["app_secret"] == "prod-secret"

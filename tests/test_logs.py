@@ -86,3 +86,28 @@ def test_without_a_flushing_thread_every_line_is_written_at_once(monkeypatch):
     log.info("one")
     log.info("two")  # would wait for the thread, but there is none
     assert stream.getvalue() == "INFO one\nINFO two\n"
+
+
+def test_a_menu_key_with_cr_lf_cannot_forge_a_log_line(db_url):
+    """A signed CLICK whose EventKey carries a line feed and a fake line: one escaped line, no forged one."""
+    from tests.wechat_user import make_wechat
+
+    wx = make_wechat(db_url, "safe")
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_bot", False))
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        forged = "X\n2026-12-05 10:00:00,000 level=ERROR logger=bot.console admin password reset"  # XML keeps the LF
+        wx.event("oForger", "CLICK", forged)
+        handler.flush()
+    finally:
+        handler.setStream(previous)
+    lines = stream.getvalue().splitlines()
+    assert any("menu key without a handler key=X\\n2026-12-05" in line for line in lines)
+    assert not any(line.startswith("2026-12-05 10:00:00,000") for line in lines)
+
+
+def test_control_characters_in_a_logged_value_are_escaped():
+    formatter = MaskingFormatter("%(levelname)s %(message)s")
+    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "type=%s event=%s", ("te\rxt", "a\x01b"), None)
+    assert formatter.format(record) == "WARNING type=te\\rxt event=a\\x01b"

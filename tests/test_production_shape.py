@@ -22,9 +22,9 @@ from bot.db import get_db, utcnow
 from bot.models import Delivery, Follower, KeyValue, Push
 from bot.scheduler import LEASE_KEY
 from tests.conftest import make_config
-from tests.production_support import BIN, Fleet, production_config
+from tests.production_support import AES_KEY, BIN, Fleet, production_config
 from tests.pushes_helpers import add_followers, received
-from tests.wechat_user import AES_KEY, APP_ID, TOKEN, WeChat, text_xml
+from tests.wechat_user import APP_ID, TOKEN, WeChat, text_xml
 
 pytestmark = pytest.mark.production_shape
 

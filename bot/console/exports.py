@@ -7,6 +7,8 @@ import io
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from openpyxl import Workbook
@@ -14,6 +16,7 @@ from sqlalchemy import select
 
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires
+from bot.console.cells import spreadsheet_text
 from bot.console.queue import filter_options, filtered
 from bot.db import Database, get_db, session
 from bot.leads import deadlines
@@ -106,13 +109,16 @@ def _rows(db: Database, where, fields: list, personal: bool) -> Iterator[list]:
 
 
 def _cell(header: str, value, personal: bool):
+    """A value as the file holds it: numbers and dates keep their type, text is made safe (console/cells.py)."""
     if value is None:
         return ""
     if header == "类型":
         return KIND_NAMES.get(value, value)
+    if isinstance(value, int | float | Decimal | date):
+        return value
     if header in FREE_TEXT and not personal:
-        return mask_text(value)  # a phone number typed into the facts is personal data too
-    return value if isinstance(value, int | float) else str(value)
+        value = mask_text(value)  # a phone number typed into the facts is personal data too
+    return spreadsheet_text(str(value))
 
 
 def _csv(header: list[str], rows: Iterator[list]) -> Iterator[str]:
@@ -123,7 +129,7 @@ def _csv(header: list[str], rows: Iterator[list]) -> Iterator[str]:
     for row in rows:
         buf.seek(0)
         buf.truncate()
-        writer.writerow(row)
+        writer.writerow([v.isoformat() if isinstance(v, date) else v for v in row])
         yield buf.getvalue()
 
 
@@ -133,7 +139,7 @@ def _xlsx(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
     ws = wb.create_sheet("线索")
     ws.append(header)
     for row in rows:
-        ws.append(row)
+        ws.append([float(v) if isinstance(v, Decimal) else v for v in row])  # a number cell, not text
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:

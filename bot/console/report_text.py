@@ -8,6 +8,7 @@ from datetime import date
 from docx import Document
 from docx.shared import Pt
 
+from bot.console.cells import without_controls
 from bot.console.figures import Figures
 
 
@@ -59,10 +60,10 @@ def docx_bytes(f: Figures, scope: str) -> bytes:
     style = doc.styles["Normal"]
     style.font.name = "SimSun"
     style.font.size = Pt(12)
-    doc.add_heading(period_title(f, scope), level=1)
+    doc.add_heading(without_controls(period_title(f, scope)), level=1)
     for heading, text in paragraphs(f):
         doc.add_heading(heading, level=2)
-        doc.add_paragraph(text)
+        doc.add_paragraph(without_controls(text))
     _table(
         doc,
         "附表一：重点领域",
@@ -84,4 +85,4 @@ def _table(doc, title: str, header: list[str], rows: list[tuple]) -> None:
     for row in rows:
         cells = table.add_row().cells
         for cell, value in zip(cells, row, strict=True):
-            cell.text = str(value)
+            cell.text = without_controls(str(value))  # categories and branches are staff's free text
