@@ -161,3 +161,33 @@ def test_csrf_does_not_touch_other_blueprints(app, client, path):
     # Not browser forms: a POST there must not be answered with the console's CSRF error.
     response = client.post(path, data="<xml></xml>")
     assert "页面已过期" not in response.get_data(as_text=True)
+
+
+def test_console_pages_carry_the_security_headers(app, client):
+    add_staff(app, "ma", "admin")
+    for response in (client.get("/console/login"), _login(client, "ma", PASSWORD), client.get("/console/queue")):
+        headers = response.headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_next_with_cr_lf_signs_in_and_goes_home(app, client):
+    add_staff(app, "he", "handler", "shiqi")
+    for target in ("/console/queue\r\nSet-Cookie: x=1", "/console/\\evil", "/console/%0d%0a"):
+        client = app.test_client()  # a fresh browser: signing in changes the session and its CSRF token
+        page = client.get("/console/login").get_data(as_text=True)
+        response = client.post(
+            "/console/login",
+            data={"username": "he", "password": PASSWORD, "next": target, "csrf_token": csrf_from(page)},
+        )
+        assert response.status_code == 302 and "\n" not in response.headers["Location"]
+        assert "Set-Cookie: x=1" not in response.headers["Location"]
+
+
+def test_the_audit_log_keeps_a_typed_name_only_when_it_is_an_account(app, client):
+    add_staff(app, "qin", "handler", "shiqi")
+    _login(client, "qin", "wrong-password")
+    _login(client, "S3cret-typed-in-the-name-field", PASSWORD)
+    details = [e.detail for e in _audit(app, "login_failed")]
+    assert details == ["用户名：qin", "用户名：不是任何账号（所填内容不记录）"]

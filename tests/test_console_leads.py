@@ -265,7 +265,7 @@ def test_repeated_report_is_flagged(app):
 def test_evidence_outside_its_directory_is_never_served(app, tmp_path):
     app.config["SETTINGS"].setdefault("leads", {})["evidence_dir"] = str(tmp_path / "evidence")
     (tmp_path / "evidence").mkdir()
-    (tmp_path / "evidence" / "ok.jpg").write_bytes(b"\xff\xd8photo")
+    (tmp_path / "evidence" / "ok.jpg").write_bytes(b"\xff\xd8\xffphoto")
     (tmp_path / "secret.txt").write_text("secret")
     add_staff(app, "h", "handler", "shiqi")
     lead_id = add_lead(app)
@@ -276,7 +276,24 @@ def test_evidence_outside_its_directory_is_never_served(app, tmp_path):
     page = staff.get(f"/console/leads/{lead_id}").get_data(as_text=True)
     assert f'src="/console/evidence/{good}"' in page
     response = staff.get(f"/console/evidence/{good}")
-    assert response.data == b"\xff\xd8photo" and response.mimetype == "image/jpeg"
+    assert response.data == b"\xff\xd8\xffphoto" and response.mimetype == "image/jpeg"
     assert staff.get(f"/console/evidence/{sneaky}").status_code == 404
     assert staff.get(f"/console/evidence/{absolute}").status_code == 404
     assert staff.get("/console/evidence/99999").status_code == 404
+
+
+def test_evidence_is_shown_only_when_it_really_is_a_picture(app, tmp_path):
+    """The platform's word on the type is not trusted: an SVG (script in the console's origin) is a download."""
+    app.config["SETTINGS"].setdefault("leads", {})["evidence_dir"] = str(tmp_path)
+    (tmp_path / "p.png").write_bytes(b"\x89PNG\r\n\x1a\n....")
+    (tmp_path / "x.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    add_staff(app, "h", "handler", "shiqi")
+    lead_id = add_lead(app)
+    png, svg = add_evidence(app, lead_id, "p.png", "image/jpeg"), add_evidence(app, lead_id, "x.svg", "image/svg+xml")
+    staff = Staff(app, "h")
+    shown = staff.get(f"/console/evidence/{png}")
+    assert shown.mimetype == "image/png" and "Content-Disposition" not in shown.headers
+    download = staff.get(f"/console/evidence/{svg}")
+    assert download.mimetype == "application/octet-stream"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"

@@ -54,6 +54,8 @@ def _safe_next(target: str | None) -> str | None:
     """Only a path inside the console may be a redirect target after sign-in."""
     if not target:
         return None
+    if any(ord(c) < 32 or c in "\\\x7f" for c in target):  # CR/LF would split the Location header
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
         return None
@@ -89,7 +91,9 @@ def _try_login(username: str, password: str) -> tuple[str | None, int]:
         return f"该账号因连续登录失败已被暂时锁定，请在 {wait} 分钟后再试。", 429
     if not check_password(user, password) or user is None or user.disabled:
         locked = record_failure(s, user, address, limits)
-        audit.record(s, "login_failed", detail=f"用户名：{username[:64]}", actor=None)
+        # The typed name only when it is an account's: anything else may be a password typed in the wrong field.
+        detail = f"用户名：{user.username}" if user is not None else "用户名：不是任何账号（所填内容不记录）"
+        audit.record(s, "login_failed", detail=detail, actor=None)
         s.commit()
         if locked:
             return f"连续登录失败次数过多，该账号已被锁定，请在 {locked} 分钟后再试。", 429

@@ -135,5 +135,21 @@ def evidence(evidence_id: int):
     if not path.is_relative_to(root) or not path.is_file():
         abort(404)
     # Photos are small (WeChat caps images at 10 MB): read whole, so no file handle outlives the request.
-    mimetype = item.content_type if (item.content_type or "").startswith("image/") else "application/octet-stream"
-    return Response(path.read_bytes(), mimetype=mimetype, headers={"X-Content-Type-Options": "nosniff"})
+    data = path.read_bytes()
+    kind = image_type(data)
+    if kind is not None:  # a picture the browser shows as such, whatever the platform said it was
+        return Response(data, mimetype=kind, headers={"X-Content-Type-Options": "nosniff"})
+    # Anything else (an SVG could run script in the console's origin) is a download, never rendered.
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Disposition": f'attachment; filename="evidence-{item.id}"'}
+    return Response(data, mimetype="application/octet-stream", headers=headers)
+
+
+def image_type(data: bytes) -> str | None:
+    """The type of a JPEG, PNG or GIF by its first bytes; None for anything else."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    return None
