@@ -101,6 +101,7 @@ class WeChatResult:
         "<xml><MsgType>text</MsgType><FromUserName>o1</FromUserName><Content>&undefined;</Content></xml>",
         "<xml><MsgType>text</MsgType><FromUserName>o1</FromUserName><Content>&#0;</Content></xml>",
         "<xml>" + "<a>" * 5000 + "</a>" * 5000 + "</xml>",  # deep nesting within the size limit
+        "<xml><MsgType>text</MsgType>" + "<a/>" * 3000 + "</xml>",  # too many siblings: refused before parsing
     ],
 )
 def test_malformed_messages_get_400(wx, body):
@@ -237,3 +238,13 @@ def test_the_query_is_read_like_flask_reads_it_and_a_nul_is_refused_either_way()
         with pytest.raises(Refused) as refused:
             _query(hostile)
         assert refused.value.status == 400
+
+
+def test_repeated_elements_are_gathered_in_linear_time():
+    """Up to the limit, repeated siblings become one list, each appended in place (no copy per repeat)."""
+    from bot.wechat.protocol import MAX_ELEMENTS, Refused, parse_xml
+
+    many = parse_xml("<xml><MsgType>event</MsgType>" + "<Item><Id>1</Id></Item>" * 400 + "</xml>")
+    assert len(many["Item"]) == 400 and many["Item"][-1] == {"Id": "1"}
+    with pytest.raises(Refused, match="too many XML elements"):
+        parse_xml("<xml>" + "<a/>" * (2 * MAX_ELEMENTS + 1) + "</xml>")

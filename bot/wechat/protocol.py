@@ -89,6 +89,8 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
         raise Refused(400, "DOCTYPE or ENTITY declarations are not accepted")
     if not text.strip():
         raise Refused(400, "empty body")
+    if text.count("<") > 2 * MAX_ELEMENTS:  # each element opens and closes: refused before any parsing
+        raise Refused(400, "too many XML elements")
     try:
         # A str is fed to expat as UTF-8 whatever the XML declaration says, so the check above saw what expat sees.
         root = ET.fromstring(text)
@@ -100,6 +102,7 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
 
 
 MAX_DEPTH = 8  # WeChat's deepest payload (a mass-send report) nests 4 levels
+MAX_ELEMENTS = 1000  # its largest (a mass-send report with its copyright-check list) has a few dozen
 
 
 def _element_dict(element: ET.Element, depth: int = 1) -> dict[str, Any]:
@@ -110,7 +113,10 @@ def _element_dict(element: ET.Element, depth: int = 1) -> dict[str, Any]:
         value: Any = _element_dict(child, depth + 1) if len(child) else (child.text or "")
         if child.tag in out:
             previous = out[child.tag]
-            out[child.tag] = [*previous, value] if isinstance(previous, list) else [previous, value]
+            if isinstance(previous, list):
+                previous.append(value)  # in place: a copy per repeat made many siblings cost quadratic time
+            else:
+                out[child.tag] = [previous, value]
         else:
             out[child.tag] = value
     return out
