@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from bot.clock import utcnow  # noqa: F401  (re-exported: the column default of created_at-like columns)
 from bot.db.engines import make_engine
 from bot.db.groupcommit import GroupCommit
-from bot.db.sqlite import ThreadReaders
+from bot.db.sqlite import ThreadReaders, can_write
 from bot.db.statements import Prepared
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,15 @@ class Database:
                 raise
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
-        """`work(connection)` in a transaction of its own (a server) or in a savepoint of a group (SQLite)."""
+        """`work(connection)` in a transaction of its own (a server) or in a savepoint of a group (SQLite).
+        DatabaseBusy when another writer kept the database past the wait (SQLite's BUSY_TIMEOUT): nothing done."""
         if self._group is not None:
-            return self._group.run(work)
+            try:
+                return self._group.run(work)
+            except Exception as exc:
+                if is_busy(exc):
+                    raise DatabaseBusy(str(exc)) from exc
+                raise
         with self.engine.connect() as conn:
             conn.begin()
             try:
@@ -103,6 +109,11 @@ class Database:
                 raise
             conn.commit()
             return result
+
+    def can_write(self, timeout: float) -> bool:
+        """Whether a write could begin within `timeout` seconds (SQLite: the write lock taken and given back at once;
+        a server database is asked nothing more here)."""
+        return self._readers is None or can_write(self._readers.path, timeout)
 
     def read_one(self, statement: Prepared, **params: Any) -> tuple | None:
         """The first row of a precompiled read, in autocommit: on SQLite the thread's read-only connection, on a
@@ -128,6 +139,16 @@ class Database:
                     pooled.driver_connection.autocommit = False
         finally:
             pooled.close()  # back to the pool
+
+
+class DatabaseBusy(Exception):
+    """Another writer held the database longer than a write may wait; the work was not done (nothing stored)."""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error means "another writer held the database too long" (SQLite: locked or busy)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def get_db(app: Flask | None = None) -> Database:

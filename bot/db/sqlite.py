@@ -20,7 +20,9 @@ from bot.forks import Forks
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT = 15.0  # seconds a SQLite writer waits for another before "database is locked"
+# Seconds a SQLite writer waits for another (the writer lock, then SQLite's own busy timeout) before "database is
+# locked": well inside WeChat's 5 s, so that the webhook can still answer when another process holds the database.
+BUSY_TIMEOUT = 3.0
 
 
 class WriterLock:
@@ -41,16 +43,33 @@ class WriterLock:
         self._forks = 0
 
     def acquire(self, timeout: float) -> bool:
+        """Take both locks within `timeout` seconds; False (holding neither) when another writer kept them."""
+        deadline = time.monotonic() + timeout
         if not self.thread.acquire(timeout=timeout):
             return False
         try:
             fd = self._file()
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)  # sleeps in the kernel until the holder releases: no polling
+            if fd is not None and not self._flock(fd, deadline):
+                self.thread.release()
+                return False
         except BaseException:
             self.thread.release()
             raise
         return True
+
+    @staticmethod
+    def _flock(fd: int, deadline: float) -> bool:
+        """The file lock by `deadline`: at once when free (the usual case), else polled every 1 to 10 ms."""
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.01)
 
     def release(self) -> None:
         try:
@@ -78,7 +97,7 @@ class _SQLiteConnection(sqlite3.Connection):
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
         # fails at once with "database is locked" when another writer got in between.
         if not self.write_lock.acquire(timeout=BUSY_TIMEOUT):
-            raise sqlite3.OperationalError("database is locked (another thread's transaction)")
+            raise sqlite3.OperationalError("database is locked (another writer held it for longer than BUSY_TIMEOUT)")
         self.holding = True
         try:
             self.execute("BEGIN IMMEDIATE")
@@ -204,6 +223,29 @@ class Checkpointer:
 
 
 CHECKPOINTER = Checkpointer()
+
+
+def can_write(path: str | None, timeout: float) -> bool:
+    """Whether a writer could begin within `timeout` seconds: the writers' file lock (WriterLock) and then SQLite's
+    own write lock, each taken and released at once."""
+    if path is None:
+        return True  # an in-memory database: private to this process
+    deadline = time.monotonic() + timeout
+    fd = os.open(path + ".write-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if not WriterLock._flock(fd, deadline):
+            return False
+        conn = sqlite3.connect(path, timeout=max(0.0, deadline - time.monotonic()), isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            conn.close()
+    finally:
+        os.close(fd)  # closing the file releases its lock
 
 
 def sqlite_engine(url: str, echo: bool) -> Engine:

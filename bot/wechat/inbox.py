@@ -263,6 +263,10 @@ class Inbox:
             )
             raise _HandlerFailed from exc
 
+    def busy(self, env: Envelope) -> str:
+        """The reply when the message could not be stored in time: please send it again."""
+        return render(TextReply(replies.phrase(self.app, "busy")), env.msg, env.account, clock.timestamp())
+
     def _apology(self, env: Envelope, _ctx: Context) -> str:
         return render(TextReply(replies.phrase(self.app, "apology")), env.msg, env.account, clock.timestamp())
 

@@ -23,6 +23,7 @@ REQUIRED_PHRASES = {
     "help": "the default reply when nothing matched: what the account can do",
     "media": "the answer to a photo, voice, video, location or link outside a dialogue",
     "apology": "the apology when something went wrong on our side",
+    "busy": "the answer when the message could not be saved in time (the database was busy): send it again",
     "notices_intro": "the first line of a list of notices ({category} = its category)",
     "notices_more": "the last line of a list of notices",
     "notices_none": "the answer when a category has no notice yet ({category})",

@@ -19,8 +19,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
+from bot.db import DatabaseBusy, is_busy
 from bot.wechat import handlers, replies
 from bot.wechat.inbox import Envelope, Inbox
 from bot.wechat.protocol import Cipher, Refused, check_signature, check_timestamp, incoming, parse_xml, read_body
@@ -117,6 +118,7 @@ class WebhookEndpoint:
 
     def answer(self, environ: dict) -> tuple[int, str, str]:
         """(status, body, content type) for one POST."""
+        env = None
         try:
             args = _query(environ.get("QUERY_STRING", ""))
             env = self.webhook.open(args, environ)
@@ -134,6 +136,13 @@ class WebhookEndpoint:
             # As bot/guards.py for Flask views: a value the database cannot store came from the client.
             log.warning("refused data the database cannot store: %s", type(exc.orig).__name__)
             return 400, "请求中含有无法处理的数据。", _TEXT
+        except (DatabaseBusy, OperationalError) as exc:
+            if env is None or not (isinstance(exc, DatabaseBusy) or is_busy(exc)):
+                raise
+            # Another process held the database past its wait: nothing of this message was stored (its transaction
+            # never began or was rolled back). Answered in time, so WeChat does not retry: the consumer is asked to.
+            log.error("message not stored: the database stayed locked")
+            return 200, self.webhook.seal(self.webhook.inbox.busy(env), env), _XML
         except Exception:
             if self.app.config.get("PROPAGATE_EXCEPTIONS") or self.app.testing:
                 raise
