@@ -145,6 +145,8 @@ def test_staff_cli_adds_accounts_with_hashed_passwords(app, runner):
         assert user.password_hash.startswith("$argon2id$") and "long-enough-pw" not in user.password_hash
     assert runner.invoke(args=["staff", "add", "x", "--role", "handler"]).exit_code != 0
     assert runner.invoke(args=["staff", "add", "x", "--role", "root"]).exit_code != 0
+    typo = runner.invoke(args=["staff", "add", "x", "--role", "handler", "--branch", "nosuchbranch"])
+    assert typo.exit_code != 0 and "no branch 'nosuchbranch'" in typo.output and "shiqi" in typo.output
     assert [e.detail for e in _audit(app, "staff_change")] == ["新建账号 chen（办理人员，shiqi）"]
     assert "chen\thandler\tshiqi\tactive" in runner.invoke(args=["staff", "list"]).output
 
@@ -191,3 +193,15 @@ def test_the_audit_log_keeps_a_typed_name_only_when_it_is_an_account(app, client
     _login(client, "S3cret-typed-in-the-name-field", PASSWORD)
     details = [e.detail for e in _audit(app, "login_failed")]
     assert details == ["用户名：qin", "用户名：不是任何账号（所填内容不记录）"]
+
+
+def test_a_name_that_is_no_account_locks_like_one_that_is(app, client):
+    """Same answers for both: the lockout does not tell which user names exist."""
+    add_staff(app, "real", "handler", "shiqi")
+    answers = {}
+    for name in ("real", "imaginary"):
+        replies = [_login(client, name, "bad") for _ in range(5)]
+        answers[name] = [(r.status_code, r.get_data(as_text=True).count("已被锁定")) for r in replies]
+        sixth = _login(client, name, "bad")
+        assert sixth.status_code == 429 and "该账号因连续登录失败已被暂时锁定" in sixth.get_data(as_text=True)
+    assert answers["real"] == answers["imaginary"]

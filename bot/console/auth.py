@@ -86,11 +86,11 @@ def _try_login(username: str, password: str) -> tuple[str | None, int]:
     if wait:
         return f"此网络地址登录失败次数过多，请在 {wait} 分钟后再试。", 429
     user = find_user(s, username)
-    wait = account_wait(user)
+    wait = account_wait(s, user, username, limits)
     if wait:
         return f"该账号因连续登录失败已被暂时锁定，请在 {wait} 分钟后再试。", 429
     if not check_password(user, password) or user is None or user.disabled:
-        locked = record_failure(s, user, address, limits)
+        locked = record_failure(s, user, address, limits, username)
         # The typed name only when it is an account's: anything else may be a password typed in the wrong field.
         detail = f"用户名：{user.username}" if user is not None else "用户名：不是任何账号（所填内容不记录）"
         audit.record(s, "login_failed", detail=detail, actor=None)

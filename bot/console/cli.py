@@ -11,6 +11,7 @@ from bot.console import audit
 from bot.console.access import ROLES
 from bot.console.security import find_user, hash_password, password_problem
 from bot.db import get_db
+from bot.leads.create import rules
 from bot.models import StaffUser
 
 staff_cli = AppGroup("staff", help="Staff accounts of the console.")
@@ -36,6 +37,9 @@ def add_command(username: str, role: str, branch: str | None, display_name: str 
     """Create a staff account; the password is asked for twice."""
     if role == "handler" and not branch:
         raise click.UsageError("a handler needs --branch <code>")
+    known = rules(current_app).branches.branches
+    if branch is not None and branch not in known:
+        raise click.UsageError(f"no branch {branch!r} in the branches file (one of: {', '.join(known)})")
     with get_db(current_app).scope() as s:
         if find_user(s, username):
             raise click.ClickException(f"user {username!r} already exists")

@@ -70,15 +70,26 @@ def address_wait(s: Session, address: str, limits: Limits) -> int | None:
     return minutes_until(aware(row.expires_at), now)
 
 
-def account_wait(user: StaffUser | None) -> int | None:
-    """Minutes a locked account must wait, or None."""
-    locked = aware(user.locked_until) if user else None
+def _name_key(username: str) -> str:
+    return "console-fail-name:" + hashlib.sha256(username.strip().encode()).hexdigest()[:32]
+
+
+def account_wait(s: Session, user: StaffUser | None, username: str, limits: Limits) -> int | None:
+    """Minutes a locked name must wait, or None. A name that is no account locks the same way as one that is, so
+    that the answers never tell which names exist."""
     now = utcnow()
-    return minutes_until(locked, now) if locked and locked > now else None
+    if user is not None:
+        locked = aware(user.locked_until)
+        return minutes_until(locked, now) if locked and locked > now else None
+    row = s.get(KeyValue, _name_key(username))
+    if row is None or aware(row.expires_at) <= now or int(row.value or 0) < limits.attempts:
+        return None
+    return minutes_until(aware(row.expires_at), now)
 
 
-def record_failure(s: Session, user: StaffUser | None, address: str, limits: Limits) -> int | None:
-    """Count a failed sign-in against the account and the address; the minutes of a lockout it starts, or None."""
+def record_failure(s: Session, user: StaffUser | None, address: str, limits: Limits, username: str = "") -> int | None:
+    """Count a failed sign-in against the name (an account or not) and the address; the minutes of a lockout it
+    starts, or None."""
     now = utcnow()
     key = f"console-fail:{address}"
     row = s.get(KeyValue, key)
@@ -89,6 +100,17 @@ def record_failure(s: Session, user: StaffUser | None, address: str, limits: Lim
         row.value, row.expires_at = "0", now + timedelta(minutes=limits.minutes)
     row.value = str(int(row.value or 0) + 1)
     if user is None:
+        key = _name_key(username)
+        named = s.get(KeyValue, key)
+        if named is None:
+            named = KeyValue(key=key, value="0", expires_at=now + timedelta(minutes=limits.minutes))
+            s.add(named)
+        elif aware(named.expires_at) <= now:
+            named.value, named.expires_at = "0", now + timedelta(minutes=limits.minutes)
+        named.value = str(int(named.value or 0) + 1)
+        if int(named.value) >= limits.attempts:
+            named.expires_at = now + timedelta(minutes=limits.minutes)
+            return limits.minutes
         return None
     user.failed_logins = (user.failed_logins or 0) + 1
     if user.failed_logins >= limits.attempts:
