@@ -205,3 +205,15 @@ def test_a_name_that_is_no_account_locks_like_one_that_is(app, client):
         sixth = _login(client, name, "bad")
         assert sixth.status_code == 429 and "该账号因连续登录失败已被暂时锁定" in sixth.get_data(as_text=True)
     assert answers["real"] == answers["imaginary"]
+
+
+def test_signing_out_ends_the_session_even_for_a_copied_cookie(app, client):
+    add_staff(app, "lu", "handler", "shiqi")
+    assert _login(client, "lu", PASSWORD).status_code == 302
+    page = client.get("/console/queue").get_data(as_text=True)
+    stolen = app.test_client()  # someone who copied the session cookie
+    stolen.set_cookie("session", client.get_cookie("session").value)
+    assert stolen.get("/console/queue").status_code == 200
+    client.post("/console/logout", data={"csrf_token": csrf_from(page)})
+    refused = stolen.get("/console/queue")
+    assert refused.status_code == 302 and "/console/login" in refused.headers["Location"]

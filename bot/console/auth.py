@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
@@ -20,8 +23,8 @@ from bot.console.security import (
     record_failure,
     record_success,
 )
-from bot.db import session
-from bot.models import StaffUser
+from bot.db import aware, session
+from bot.models import ConsoleSession, StaffUser
 
 HOMES = {"admin": "console.queue", "handler": "console.queue", "editor": "console.pushes", "viewer": "console.stats"}
 
@@ -39,15 +42,30 @@ def load_staff() -> None:
     staff_id = cookie.get("staff_id")
     if staff_id is None:
         return
-    user = session().get(StaffUser, staff_id)
-    idle = clock.timestamp() - cookie.get("seen", 0) > _settings()["idle_minutes"] * 60
-    if user is None or user.disabled or cookie.get("fp") != fingerprint(user) or idle:
+    s = session()
+    user = s.get(StaffUser, staff_id)
+    record = s.get(ConsoleSession, _hash(cookie.get("sid", "")))
+    now = clock.utcnow()
+    idle = record is not None and now - aware(record.seen_at) > timedelta(minutes=_settings()["idle_minutes"])
+    valid = record is not None and record.ended_at is None and record.staff_id == staff_id
+    if user is None or user.disabled or cookie.get("fp") != fingerprint(user) or not valid or idle:
         cookie.clear()
-        if idle and user is not None:
+        if valid and idle and user is not None:
+            record.ended_at = now
+            s.commit()
             flash("您已较长时间未操作，为保护消费者信息已自动退出，请重新登录。")
         return
-    cookie["seen"] = clock.timestamp()
+    if now - aware(record.seen_at) > SEEN_EVERY:  # the idle clock, written at most once a minute
+        record.seen_at = now
+        s.commit()
     g.staff = user
+
+
+SEEN_EVERY = timedelta(seconds=60)
+
+
+def _hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -100,9 +118,12 @@ def _try_login(username: str, password: str) -> tuple[str | None, int]:
         return "用户名或密码错误。", 401
     record_success(user)
     audit.record(s, "login", actor=user)
+    sid = secrets.token_urlsafe(32)
+    now = clock.utcnow()
+    s.add(ConsoleSession(id_hash=_hash(sid), staff_id=user.id, created_at=now, seen_at=now))
     s.commit()
     cookie.clear()
-    cookie.update(staff_id=user.id, fp=fingerprint(user), seen=clock.timestamp())
+    cookie.update(staff_id=user.id, fp=fingerprint(user), sid=sid)
     g.staff = user
     return None, 200
 
@@ -113,6 +134,9 @@ def logout():
     """Sign out and go back to the sign-in page."""
     s = session()
     audit.record(s, "logout")
+    record = s.get(ConsoleSession, _hash(cookie.get("sid", "")))
+    if record is not None:
+        record.ended_at = clock.utcnow()  # a copy of the cookie is worth nothing from now on
     s.commit()
     cookie.clear()
     flash("您已安全退出。")

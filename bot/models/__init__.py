@@ -14,11 +14,12 @@ from bot.models.sandbox import (
     SandboxToken,
     SandboxUser,
 )
-from bot.models.staff import StaffUser
+from bot.models.staff import ConsoleSession, StaffUser
 from bot.models.webhook import WebhookNonce
 
 __all__ = [
     "AuditEntry",
+    "ConsoleSession",
     "Delivery",
     "DialogueState",
     "Evidence",
