@@ -219,8 +219,14 @@ def test_note_recategorize_and_reassign(app):
     staff = Staff(app, "h")
     url = f"/console/leads/{lead_id}"
     staff.post(f"{url}/note", data={"text": "已电话联系商家"})
-    staff.post(f"{url}/category", data={"category": "预付卡", "reason": "实为会员卡纠纷"})
-    assert _lead(app, lead_id).category_rule == "人工调整（h）"
+    typo = staff.post(f"{url}/category", data={"category": "预付 卡"}, follow_redirects=True)
+    assert "请从列表中选择重点领域" in typo.get_data(as_text=True) and _lead(app, lead_id).category == "食品安全"
+    staff.post(f"{url}/category", data={"category": "促销活动", "reason": "实为会员卡纠纷"})
+    assert _lead(app, lead_id).category_rule == "人工调整（h）" and _lead(app, lead_id).category == "促销活动"
+    lost = staff.post(f"{url}/assign", data={"branch": "石岐 typo"}, follow_redirects=True)
+    assert "请从列表中选择分局" in lost.get_data(as_text=True) and _lead(app, lead_id).branch == "shiqi"
+    page = staff.get(url).get_data(as_text=True)
+    assert '<option value="dongqu"' in page and "东区街道分局" in page and 'name="category" required' in page
     bad = staff.post(f"{url}/assign", data={"assignee": str(outsider)}, follow_redirects=True)
     assert "只能指派给该分局的在岗办理人员" in bad.get_data(as_text=True)
     staff.post(f"{url}/assign", data={"assignee": str(colleague)})

@@ -13,6 +13,7 @@ from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.signs import find_signs
 from bot.db import session
 from bot.leads import deadlines
+from bot.leads.create import rules
 from bot.leads.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
 from bot.models import Evidence, Lead, LeadEvent, OutboxItem, StaffUser
 
@@ -55,6 +56,11 @@ def _timeline(lead: Lead) -> list[dict]:
     ]
 
 
+def configured_branches() -> list[tuple[str, str]]:
+    """(code, name) of every branch in the branches file: the only places a lead can be given to."""
+    return [(code, b.name) for code, b in rules(current_app).branches.branches.items()]
+
+
 def _context(lead: Lead, *, revealed: bool = False) -> dict:
     """Everything the lead page shows."""
     s = session()
@@ -71,7 +77,6 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
     handlers = s.scalars(
         select(StaffUser).where(StaffUser.role == "handler", StaffUser.branch == lead.branch, ~StaffUser.disabled)
     ).all()
-    branches = sorted({b for b in s.scalars(select(StaffUser.branch).distinct()) if b} | {lead.branch or ""} - {""})
     return {
         "lead": lead,
         "kind_name": KIND_NAMES.get(lead.kind, lead.kind),
@@ -86,7 +91,8 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
         "refusal_grounds": REFUSAL_GROUNDS,
         "termination_grounds": TERMINATION_GROUNDS,
         "handlers": handlers,
-        "branches": branches,
+        "branches": configured_branches(),
+        "categories": rules(current_app).categories.names,
         "assignee": s.get(StaffUser, lead.assignee_id) if lead.assignee_id else None,
         "field_names": FIELD_NAMES,
         "signs": find_signs(s, lead, current_staff(), current_app.config["SETTINGS"]["console"]),

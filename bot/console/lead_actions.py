@@ -9,6 +9,7 @@ from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.replies import enqueue_reply
 from bot.db import session
 from bot.leads import deadlines
+from bot.leads.create import rules
 from bot.leads.workflow import Decision, TransitionError, transition
 from bot.models import LeadEvent, StaffUser
 
@@ -95,8 +96,11 @@ def lead_recategorize(lead_id: int):
     """Change the lead's key area; the keyword rule is replaced by who changed it."""
     lead = visible_lead(lead_id)
     category = _form("category", 32)
-    if not category or category == lead.category:
-        flash("请填写一个不同的分类。", "error")
+    if category not in rules(current_app).categories.names:
+        flash("请从列表中选择重点领域。", "error")
+        return _back(lead_id)
+    if category == lead.category:
+        flash("请选择一个不同的分类。", "error")
         return _back(lead_id)
     s = session()
     before, lead.category = lead.category, category
@@ -123,8 +127,8 @@ def lead_reassign(lead_id: int):
         if assignee is None or assignee.role != "handler" or assignee.branch != branch or assignee.disabled:
             flash("只能指派给该分局的在岗办理人员。", "error")
             return _back(lead_id)
-    if not branch:
-        flash("请选择分局。", "error")
+    if branch not in rules(current_app).branches.branches:
+        flash("请从列表中选择分局。", "error")
         return _back(lead_id)
     before = (lead.branch, lead.assignee_id)
     lead.branch, lead.assignee_id = branch, assignee.id if assignee else None
@@ -137,7 +141,7 @@ def lead_reassign(lead_id: int):
                     detail=detail))  # fmt: skip
     audit.record(s, "reassign", lead_id=lead.id, detail=f"{before[0] or '待分派'} → {branch}，{who}")
     s.commit()
-    flash(f"线索已分派至 {branch}（{who}）。")
+    flash(f"线索已分派至{rules(current_app).branches.name(branch)}（{who}）。")
     if current_staff().role != "admin" and branch != current_staff().branch:
         return redirect(url_for("console.queue"), code=303)
     return _back(lead_id)

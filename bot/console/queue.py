@@ -14,6 +14,7 @@ from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads
 from bot.console.forms import parse_date, parse_int
 from bot.db import session
 from bot.leads import deadlines
+from bot.leads.create import rules
 from bot.leads.workflow import ALL_STATUSES, KIND_NAMES, MOVED_EARLIER, OPEN_STATUSES
 from bot.models import Lead, StaffUser
 
@@ -165,6 +166,5 @@ def triage():
     """Open leads that routing could not place in a branch; an admin assigns each one."""
     today = deadlines.today_local(current_app)
     data = _page(filtered(request.args, today, triage=True), today)
-    known = {b for b in session().scalars(select(StaffUser.branch).distinct()) if b}
-    known |= set(filter_options()["branches"])
-    return render_template("console/triage.html", **data, branches=sorted(known), today=today, args=request.args)
+    branches = [(code, b.name) for code, b in rules(current_app).branches.branches.items()]
+    return render_template("console/triage.html", **data, branches=branches, today=today, args=request.args)
