@@ -303,3 +303,10 @@ def test_evidence_is_shown_only_when_it_really_is_a_picture(app, tmp_path):
     assert download.mimetype == "application/octet-stream"
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_control_characters_pasted_into_a_form_are_dropped(app):
+    add_staff(app, "h", "handler", "shiqi")
+    lead_id = add_lead(app)
+    Staff(app, "h").post(f"/console/leads/{lead_id}/note", data={"text": "已电话\x0b联系\x01商家"})
+    assert [e.text for e in _events(app, lead_id, "note")] == ["已电话联系商家"]

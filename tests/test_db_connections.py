@@ -14,7 +14,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.db import engines
 from bot.db.engines import make_engine
-from bot.db.sqlite import ThreadReaders, WriterLock
+from bot.db.sqlite import ThreadReaders
+from bot.db.writelock import WriterLock
 
 HOLD = 0.4
 
@@ -145,3 +146,44 @@ def test_retry_readers_are_one_per_thread_read_only_and_made_again_after_a_fork(
     assert ThreadReaders(memory).get() is None  # an in-memory database is read through the pool
     engine.dispose()
     memory.dispose()
+
+
+def test_the_file_lock_is_waited_for_until_the_deadline_and_taken_the_moment_it_is_free(tmp_path):
+    """flock has no timeout: the waiter thread waits in the kernel, the caller gives up at its deadline."""
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "w.db")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FLOCK, path + ".write-lock"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        lock = WriterLock(path)
+        started = time.monotonic()
+        assert lock.acquire(timeout=0.3) is False  # neither lock kept: the next caller is not blocked by this one
+        assert 0.25 < time.monotonic() - started < 1.5
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        holder.wait(timeout=10)
+        started = time.monotonic()
+        assert lock.acquire(timeout=2.0) is True  # the abandoned request's late lock was let go
+        assert time.monotonic() - started < 1.0
+        lock.release()
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        holder.stdin.close()
+        holder.stdout.close()
+
+
+HOLD_FLOCK = """
+import fcntl, sys
+fh = open(sys.argv[1], "a")
+fcntl.flock(fh, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.readline()
+"""

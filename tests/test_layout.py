@@ -59,7 +59,7 @@ def test_the_sqlite_machinery_is_used_only_inside_bot_db():
         str(path.relative_to(ROOT))
         for path, tree in _modules()
         if "db" not in path.relative_to(ROOT / "bot").parts[:1]
-        and {"bot.db.sqlite", "bot.db.groupcommit", "bot.db.engines"} & _imports(tree)
+        and {"bot.db.sqlite", "bot.db.writelock", "bot.db.groupcommit", "bot.db.engines"} & _imports(tree)
     ]
     assert outside == []
 

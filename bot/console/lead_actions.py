@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, request, url_for
 
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
+from bot.console.cells import without_controls
 from bot.console.replies import enqueue_reply
 from bot.db import session
 from bot.leads import deadlines
@@ -17,7 +18,8 @@ MAX_REPLY = 600
 
 
 def _form(name: str, limit: int = 500) -> str:
-    return request.form.get(name, "").strip()[:limit]
+    """A form field as staff meant it: control characters pasted from Word dropped (bot/console/cells.py)."""
+    return without_controls(request.form.get(name, "")).strip()[:limit]
 
 
 def _back(lead_id: int):
@@ -54,7 +56,7 @@ def lead_transition(lead_id: int):
 def lead_reply(lead_id: int):
     """Send a text to the consumer through the outbox; the page then shows whether it was delivered."""
     lead = visible_lead(lead_id)
-    text = request.form.get("text", "").strip()
+    text = without_controls(request.form.get("text", "")).strip()
     if not text:
         flash("答复内容不能为空。", "error")
     elif len(text) > MAX_REPLY:

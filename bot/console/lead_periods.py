@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, request, url_for
 
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
+from bot.console.cells import without_controls
 from bot.db import session
 from bot.leads import deadlines, periods
 from bot.leads.workflow import TransitionError
@@ -17,7 +18,7 @@ def _apply(lead_id: int, action: str, done: str):
     app = current_app
     cal, today = deadlines.calendar_for(app), deadlines.today_local(app)
     periods_cfg = app.config["SETTINGS"]["leads"]
-    form = {k: request.form.get(k, "").strip()[:500] for k in ("reason", "approver")}
+    form = {k: without_controls(request.form.get(k, "")).strip()[:500] for k in ("reason", "approver")}
     try:
         if action == "pause":
             periods.pause_mediation(s, lead, today, form["reason"], current_staff().id)

@@ -6,7 +6,6 @@ Nothing outside `bot/db/` uses this module: the rest of the app sees a `Database
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sqlite3
@@ -16,6 +15,7 @@ import weakref
 
 from sqlalchemy import Engine, create_engine, event, make_url
 
+from bot.db.writelock import WriterLock, poll_flock
 from bot.forks import Forks
 
 log = logging.getLogger(__name__)
@@ -23,68 +23,6 @@ log = logging.getLogger(__name__)
 # Seconds a SQLite writer waits for another (the writer lock, then SQLite's own busy timeout) before "database is
 # locked": well inside WeChat's 5 s, so that the webhook can still answer when another process holds the database.
 BUSY_TIMEOUT = 3.0
-
-
-class WriterLock:
-    """One SQLite database's writer lock: a thread lock for this process's threads, then a file lock between processes.
-
-    SQLite lets one writer in at a time and makes the others poll with sleeps of 1, 2, 5, 10 ... ms: two busy processes
-    then spend their time asleep while the database is free (bench/README.md, "Before and after": writers queue on a
-    lock, then on a file lock). Writers queue here instead, the threads of a process on the thread lock and the
-    processes on `flock` of a file beside the database, and the next one starts the moment the holder commits. SQLite's
-    own lock and busy timeout still apply behind it (a process that does not take this lock, such as the sqlite3 shell,
-    is waited for as before).
-    """
-
-    def __init__(self, path: str | None) -> None:
-        self.thread = threading.Lock()
-        self.path = path + ".write-lock" if path and path != ":memory:" else None
-        self._fd: int | None = None
-        self._forks = 0
-
-    def acquire(self, timeout: float) -> bool:
-        """Take both locks within `timeout` seconds; False (holding neither) when another writer kept them."""
-        deadline = time.monotonic() + timeout
-        if not self.thread.acquire(timeout=timeout):
-            return False
-        try:
-            fd = self._file()
-            if fd is not None and not self._flock(fd, deadline):
-                self.thread.release()
-                return False
-        except BaseException:
-            self.thread.release()
-            raise
-        return True
-
-    @staticmethod
-    def _flock(fd: int, deadline: float) -> bool:
-        """The file lock by `deadline`: at once when free (the usual case), else polled every 1 to 10 ms."""
-        pause = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, 0.01)
-
-    def release(self) -> None:
-        try:
-            if self._fd is not None and self._forks == Forks.count:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self.thread.release()
-
-    def _file(self) -> int | None:
-        if self.path is None:
-            return None
-        if self._forks != Forks.count:  # opened before a fork: the child needs its own open file (flock is per file)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._forks = Forks.count
-        return self._fd
 
 
 class _SQLiteConnection(sqlite3.Connection):
@@ -233,7 +171,7 @@ def can_write(path: str | None, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     fd = os.open(path + ".write-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        if not WriterLock._flock(fd, deadline):
+        if not poll_flock(fd, deadline):
             return False
         conn = sqlite3.connect(path, timeout=max(0.0, deadline - time.monotonic()), isolation_level=None)
         try:
