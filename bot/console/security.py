@@ -87,27 +87,25 @@ def account_wait(s: Session, user: StaffUser | None, username: str, limits: Limi
     return minutes_until(aware(row.expires_at), now)
 
 
+def _count(s: Session, key: str, now: datetime, minutes: int) -> KeyValue:
+    """One more failure on a key_value counter that starts again after `minutes`."""
+    row = s.get(KeyValue, key)
+    if row is None:
+        row = KeyValue(key=key, value="0", expires_at=now + timedelta(minutes=minutes))
+        s.add(row)
+    elif aware(row.expires_at) <= now:
+        row.value, row.expires_at = "0", now + timedelta(minutes=minutes)
+    row.value = str(int(row.value or 0) + 1)
+    return row
+
+
 def record_failure(s: Session, user: StaffUser | None, address: str, limits: Limits, username: str = "") -> int | None:
     """Count a failed sign-in against the name (an account or not) and the address; the minutes of a lockout it
     starts, or None."""
     now = utcnow()
-    key = f"console-fail:{address}"
-    row = s.get(KeyValue, key)
-    if row is None:
-        row = KeyValue(key=key, value="0", expires_at=now + timedelta(minutes=limits.minutes))
-        s.add(row)
-    elif aware(row.expires_at) <= now:
-        row.value, row.expires_at = "0", now + timedelta(minutes=limits.minutes)
-    row.value = str(int(row.value or 0) + 1)
+    _count(s, f"console-fail:{address}", now, limits.minutes)
     if user is None:
-        key = _name_key(username)
-        named = s.get(KeyValue, key)
-        if named is None:
-            named = KeyValue(key=key, value="0", expires_at=now + timedelta(minutes=limits.minutes))
-            s.add(named)
-        elif aware(named.expires_at) <= now:
-            named.value, named.expires_at = "0", now + timedelta(minutes=limits.minutes)
-        named.value = str(int(named.value or 0) + 1)
+        named = _count(s, _name_key(username), now, limits.minutes)
         if int(named.value) >= limits.attempts:
             named.expires_at = now + timedelta(minutes=limits.minutes)
             return limits.minutes
