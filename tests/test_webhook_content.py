@@ -206,3 +206,14 @@ def test_edits_are_picked_up_without_restart_and_broken_edits_keep_the_last_good
     time.sleep(1.05)
     assert wx.text("oEditor", "今天天气").content.startswith("您好！这条消息")
     app.extensions["db"].engine.dispose()
+
+
+def test_two_menu_taps_in_one_second_get_two_replies_and_a_retry_the_same_one(wx):
+    """Events carry no MsgId: a retry is the same sender, CreateTime, event and EventKey; another key is another tap."""
+    wx.app.extensions["notices"] = NoticeShelf(DOUBLE11, PREPAID, REPAIR)
+    second = clock.timestamp()
+    alerts = wx.event("oTaps", "CLICK", "ALERTS", create_time=second).reply["Content"]
+    guides = wx.event("oTaps", "CLICK", "GUIDES", create_time=second).reply["Content"]
+    assert "警惕虚假维修" in alerts and "预付卡维权指南" in guides
+    wx.app.extensions["notices"] = NoticeShelf()  # what the menu would say now changed: a retry still gets the first
+    assert wx.event("oTaps", "CLICK", "ALERTS", create_time=second).reply["Content"] == alerts

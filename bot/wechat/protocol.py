@@ -227,10 +227,12 @@ def incoming(fields: Mapping[str, Any]) -> Incoming:
 
 
 def dedupe_key(msg: Incoming) -> str:
-    """What makes a retry the same message: sender + MsgId, or for events sender + CreateTime + event."""
+    """What makes a retry the same message: sender + MsgId, or for events sender + CreateTime + event + EventKey
+    (two different menu taps within one second share their CreateTime; the key, hashed, tells them apart)."""
     if msg.type != "event" and msg.msg_id:
         return f"{msg.openid}:{msg.msg_id}"
-    return f"{msg.openid}:{msg.create_time}:{msg.event or msg.type}"
+    base = f"{msg.openid}:{msg.create_time}:{msg.event or msg.type}"
+    return f"{base}:{hashlib.sha256(msg.key.encode()).hexdigest()[:16]}" if msg.key else base
 
 
 def _leaf(fields: Mapping[str, Any], name: str) -> str:
