@@ -25,14 +25,37 @@ from bot import (
     sandbox,
     scheduler,
 )
+from bot.console.settings import ConsoleSettings
+from bot.db.settings import DatabaseSettings
+from bot.dialogue.settings import DialogueSettings
+from bot.leads.settings import CalendarSettings, LeadsSettings, NotifySettings, SmtpSettings
+from bot.pushes.settings import PushesSettings
 from bot.wechat import client as wechat_client
 from bot.wechat import views as webhook
+from bot.wechat.settings import WechatSettings
+
+# The sections of config.toml, each declared and checked by the feature it configures ([app] by bot.config).
+SECTIONS = (
+    config.AppSettings,
+    WechatSettings,
+    DatabaseSettings,
+    scheduler.SchedulerSettings,
+    PushesSettings,
+    CalendarSettings,
+    ConsoleSettings,
+    LeadsSettings,
+    DialogueSettings,
+    NotifySettings,
+    SmtpSettings,
+    outbox.OutboxSettings,
+    notice_replies.NoticesSettings,
+)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: every part in the order it is set up, then the request path, layer by layer."""
     app = Flask(__name__, instance_path=str(config.ROOT / "instance"))
-    config.init_app(app, test_config)  # settings: config.toml or APP_CONFIG, the environment, defaults
+    config.init_app(app, SECTIONS, test_config)  # settings: config.toml or APP_CONFIG, the environment, defaults
     logs.init_app(app)
     guards.init_app(app)  # refusals common to every request (hostile paths, NUL bytes)
     privacy.init_app(app)  # the keys of personal data at rest

@@ -11,6 +11,7 @@ import time
 
 from flask import Flask, g, request
 
+from bot.config import AppSettings
 from bot.forks import Forks
 from bot.privacy import mask_text
 
@@ -119,7 +120,7 @@ class LineBuffer(logging.StreamHandler):
 
 def init_app(app: Flask) -> None:
     """Configure the root logger once and log every request with its status and duration."""
-    level = app.config["SETTINGS"]["app"]["log_level"]
+    level = AppSettings.of(app).log_level
     root = logging.getLogger()
     if not any(getattr(h, "_bot", False) for h in root.handlers):
         handler = LineBuffer()

@@ -6,29 +6,43 @@ matches no notice goes to the router's fallback (the webhook's help reply, which
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import quote
 
 from flask import Flask
 
 import notices
-from bot import config
-from bot.config import ConfigError
+from bot.config import AppSettings, ConfigError, Section
 from bot.content import resolve
 from bot.wechat.messages import Context, NewsReply, Reply
 from bot.wechat.router import get_router
 
 
+@dataclass(frozen=True, kw_only=True)
+class NoticesSettings(Section):
+    """[notices]: the editors' notices and the public site."""
+
+    NAME: ClassVar[str] = "notices"
+    content_dir: str = "content/notices"
+    per_page: int = 10
+    reload_seconds: float = 1.0
+
+    def check(self, source: str, app: AppSettings) -> NoticesSettings:
+        if self.per_page < 1:
+            raise ConfigError(source, "[notices] per_page", "must be at least 1")
+        return self
+
+
 def site_settings(app: Flask) -> dict:
-    """The notice site's arguments (`notices.init_app`) from the bot's settings, `[notices]` checked."""
-    settings = app.config["SETTINGS"]
-    if settings["notices"]["per_page"] < 1:
-        raise ConfigError(config.source(app), "[notices] per_page", "must be at least 1")
+    """The notice site's arguments (`notices.init_app`) from the bot's settings."""
+    notices_, app_ = NoticesSettings.of(app), AppSettings.of(app)
     return {
-        "content_dir": str(resolve(settings["notices"]["content_dir"])),
-        "public_url": settings["app"]["public_url"],
-        "timezone": settings["app"]["timezone"],
-        "interval": settings["notices"]["reload_seconds"],
-        "per_page": settings["notices"]["per_page"],
+        "content_dir": str(resolve(notices_.content_dir)),
+        "public_url": app_.public_url,
+        "timezone": app_.timezone,
+        "interval": notices_.reload_seconds,
+        "per_page": notices_.per_page,
     }
 
 
@@ -39,7 +53,7 @@ def init_app(app: Flask) -> None:
 
 def news_card(app: Flask, notice: notices.Notice) -> NewsReply:
     """A one-article news card for a notice: title, summary, cover and a link to its page."""
-    base = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
+    base = AppSettings.of(app).public_url.rstrip("/")
     image = f"{base}/notices/images/{quote(notice.cover)}" if notice.cover else ""
     return NewsReply(title=notice.title, description=notice.summary, url=f"{base}/notices/{notice.slug}", image=image)
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 from flask import Flask, current_app
@@ -22,11 +22,25 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.config import Section
 from bot.db import get_db, utcnow
 from bot.models import OutboxItem
 from bot.privacy import mask_text
+from bot.scheduler import SchedulerSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxSettings(Section):
+    """[outbox]: retries of slow work with back-off, and the lease a worker holds on a claimed job."""
+
+    NAME: ClassVar[str] = "outbox"
+    max_attempts: int = 8
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+    lease_seconds: int = 300
+    batch: int = 50
 
 
 class PermanentError(Exception):
@@ -97,7 +111,7 @@ def enqueue(
 
 def run_due(app: Flask, limit: int | None = None) -> int:
     """Claim the items that are due, run them and record the results; the number of items run."""
-    jobs = _claim(app, limit or app.config["SETTINGS"]["outbox"]["batch"])
+    jobs = _claim(app, limit or OutboxSettings.of(app).batch)
     for job in jobs:
         _run(app, job)
     return len(jobs)
@@ -106,7 +120,7 @@ def run_due(app: Flask, limit: int | None = None) -> int:
 def _claim(app: Flask, limit: int) -> list[Job]:
     db = get_db(app)
     now = utcnow()
-    until = now + timedelta(seconds=app.config["SETTINGS"]["outbox"]["lease_seconds"])
+    until = now + timedelta(seconds=OutboxSettings.of(app).lease_seconds)
     query = (
         select(OutboxItem)
         .where(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= now)
@@ -141,7 +155,7 @@ def _run(app: Flask, job: Job) -> None:
 
 
 def _record(app: Flask, job: Job, spec: Spec | None, result: dict | None, error: str | None, permanent: bool) -> None:
-    settings = app.config["SETTINGS"]["outbox"]
+    settings = OutboxSettings.of(app)
     now = utcnow()
     with get_db(app).scope() as s:
         item = s.execute(select(OutboxItem).where(OutboxItem.id == job.id).with_for_update()).scalar_one_or_none()
@@ -154,7 +168,7 @@ def _record(app: Flask, job: Job, spec: Spec | None, result: dict | None, error:
             item.state, item.done_at, item.last_error = "done", now, None
         else:
             item.last_error = error
-            if permanent or item.attempts >= settings["max_attempts"]:
+            if permanent or item.attempts >= settings.max_attempts:
                 item.state = "failed"
             else:
                 item.next_attempt_at = now + timedelta(seconds=backoff(app, item.attempts))
@@ -164,8 +178,8 @@ def _record(app: Flask, job: Job, spec: Spec | None, result: dict | None, error:
 
 def backoff(app: Flask, attempts: int) -> float:
     """Seconds before the next try after `attempts` failures: doubling from backoff_seconds, capped."""
-    settings = app.config["SETTINGS"]["outbox"]
-    return min(settings["backoff_seconds"] * 2 ** (attempts - 1), settings["backoff_max_seconds"])
+    settings = OutboxSettings.of(app)
+    return min(settings.backoff_seconds * 2 ** (attempts - 1), settings.backoff_max_seconds)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -217,4 +231,4 @@ def init_app(app: Flask) -> None:
     from bot import scheduler
 
     app.cli.add_command(outbox_cli)
-    scheduler.periodic(app, "outbox", app.config["SETTINGS"]["scheduler"]["tick_seconds"], run_due)
+    scheduler.periodic(app, "outbox", SchedulerSettings.of(app).tick_seconds, run_due)

@@ -22,7 +22,7 @@ from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
 from bot import config
-from bot.config import ConfigError
+from bot.config import AppSettings, ConfigError
 
 _keys: dict[str, object] = {}
 
@@ -30,7 +30,7 @@ _keys: dict[str, object] = {}
 def init_app(app: Flask) -> None:
     """Load the data keys: `[app] data_key` holds one or more comma-separated Fernet keys, newest first."""
     try:
-        configure(app.config["SETTINGS"]["app"]["data_key"])
+        configure(AppSettings.of(app).data_key)
     except (ValueError, TypeError, IndexError):  # binascii.Error is a ValueError; IndexError: no key at all
         raise ConfigError(
             config.source(app),

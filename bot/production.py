@@ -4,7 +4,8 @@ Production (`[app] production = true` or APP_PRODUCTION=1) stops at start, with 
 that would be unsafe to serve: a session secret shorter than 32 bytes or copied from an example; any credential that
 ships in this repository; no app secret; plain mode (the messages unencrypted) unless `[wechat] allow_plain_mode`;
 SQLite unless `[database] allow_sqlite_in_production`; an http API base that is not a loopback address; the sandbox.
-Outside production, a missing session secret or data key is generated once into instance/.
+Each section refuses its own values (`Section.refuse_in_production`) with the helpers here; outside production, a
+missing session secret or data key is generated once into instance/.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import os
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-from bot.config import ROOT, SCHEMA, ConfigError, config_path
+from bot.config import ROOT, AppSettings, ConfigError, Section, Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,42 +44,27 @@ def shipped_values() -> frozenset[str]:
     return PUBLIC_EXAMPLES | {v for v in found if isinstance(v, str) and v}
 
 
-def refuse_unsafe(source: str, s: dict[str, dict[str, Any]]) -> None:
-    """Raise ConfigError on the first setting a production start must not run with."""
-    wechat, app = s["wechat"], s["app"]
-    if wechat["sandbox"]:
-        raise ConfigError(source, "[wechat] sandbox", "cannot be on in production mode ([app] production = true)")
+def refuse_weak_secrets(source: str, app: AppSettings) -> None:
+    """[app]: both secrets present; the session secret 32 bytes or more and not an example."""
     for key in ("secret_key", "data_key"):
-        if not app[key]:
-            raise ConfigError(source, f"[app] {key}", f"is required in production (set {SCHEMA['app'][key].env})")
-    secret = app["secret_key"]
-    if len(secret.encode()) < 32 or secret in shipped_values():
+        if not getattr(app, key):
+            raise ConfigError(source, f"[app] {key}", f"is required in production (set {app.env(key)})")
+    if len(app.secret_key.encode()) < 32 or app.secret_key in shipped_values():
         raise ConfigError(source, "[app] secret_key", "must be at least 32 random bytes, not an example (SECRET_KEY)")
-    for section, key in CREDENTIALS:
-        if s[section][key] in shipped_values():
-            env = SCHEMA[section][key].env
-            raise ConfigError(source, f"[{section}] {key}", f"is an example published in this repository (set {env})")
-    if not wechat["app_secret"].strip():
-        raise ConfigError(source, "[wechat] app_secret", "is required in production (set WECHAT_APP_SECRET)")
-    if not wechat["encoding_aes_key"] and not wechat["allow_plain_mode"]:
-        raise ConfigError(
-            source,
-            "[wechat] encoding_aes_key",
-            "is required in production: plain mode sends messages unencrypted (set WECHAT_ENCODING_AES_KEY, "
-            "or allow_plain_mode = true on purpose)",
-        )
-    if s["database"]["url"].startswith("sqlite") and not s["database"]["allow_sqlite_in_production"]:
-        raise ConfigError(
-            source,
-            "[database] url",
-            "SQLite in production (use PostgreSQL, or allow_sqlite_in_production = true on purpose)",
-        )
-    base = urlsplit(wechat["api_base_url"])
-    if base.scheme != "https" and not _loopback(base.hostname or ""):
-        raise ConfigError(source, "[wechat] api_base_url", "must be https:// in production (http only on loopback)")
 
 
-def _loopback(host: str) -> bool:
+def refuse_shipped(source: str, section: Section, *keys: str) -> None:
+    """Credentials of `section` that were copied from this repository or from WeChat's documentation."""
+    for key in keys:
+        if getattr(section, key) in shipped_values():
+            env = section.env(key)
+            raise ConfigError(
+                source, f"[{section.NAME}] {key}", f"is an example published in this repository (set {env})"
+            )
+
+
+def loopback(host: str) -> bool:
+    """Whether `host` names this machine."""
     if host == "localhost":
         return True
     try:
@@ -89,17 +73,18 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def ensure_secrets(settings: dict[str, dict[str, Any]], instance: Path) -> None:
+def ensure_secrets(settings: Settings, instance: Path) -> None:
     """Fill in secret_key and data_key: required in production, else generated once into instance/ (mode 0600)."""
     from cryptography.fernet import Fernet
 
+    app = settings.get(AppSettings)
     makers = {"secret_key": lambda: os.urandom(32).hex(), "data_key": lambda: Fernet.generate_key().decode()}
     for key, make in makers.items():
-        if settings["app"][key]:
+        if getattr(app, key):
             continue
-        env = SCHEMA["app"][key].env
-        if settings["app"]["production"]:
-            raise ConfigError(str(config_path()), f"[app] {key}", f"is required in production (set {env})")
+        env = app.env(key)
+        if app.production:
+            raise ConfigError(settings.source, f"[app] {key}", f"is required in production (set {env})")
         path = instance / key
         if not path.exists():
             instance.mkdir(parents=True, exist_ok=True)
@@ -107,4 +92,4 @@ def ensure_secrets(settings: dict[str, dict[str, Any]], instance: Path) -> None:
             with os.fdopen(fd, "w") as fh:
                 fh.write(make())
             log.warning("no [app] %s configured: generated one in %s (set %s in production)", key, path, env)
-        settings["app"][key] = path.read_text().strip()
+        settings.replace(AppSettings, **{key: path.read_text().strip()})

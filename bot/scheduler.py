@@ -17,8 +17,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,10 +28,23 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.config import AppSettings, Section
 from bot.db import get_db, utcnow
 from bot.models import KeyValue
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchedulerSettings(Section):
+    """[scheduler]: the in-process job runner and its lease among processes."""
+
+    NAME: ClassVar[str] = "scheduler"
+    enabled: bool = True
+    lease_seconds: int = 30
+    tick_seconds: float = 5.0
+
+
 LEASE_KEY = "scheduler.lease"
 Job = Callable[[Flask], object]
 
@@ -43,7 +58,7 @@ def periodic(app: Flask, job_id: str, seconds: float, func: Job, first_after: fl
 def init_app(app: Flask) -> None:
     """Register `flask scheduler`; start the in-process scheduler when configured and serving."""
     app.cli.add_command(scheduler_command)
-    if app.config["SETTINGS"]["scheduler"]["enabled"] and _serving():
+    if SchedulerSettings.of(app).enabled and _serving():
         start(app)
 
 
@@ -107,13 +122,13 @@ def _aware(value):
 
 def start(app: Flask) -> BackgroundScheduler:
     """Start APScheduler in a background thread with the lease job and every registered periodic job."""
-    settings = app.config["SETTINGS"]["scheduler"]
-    lease = Lease(app, settings["lease_seconds"])
-    sched = BackgroundScheduler(timezone=app.config["SETTINGS"]["app"]["timezone"])
+    settings = SchedulerSettings.of(app)
+    lease = Lease(app, settings.lease_seconds)
+    sched = BackgroundScheduler(timezone=AppSettings.of(app).timezone)
     sched.add_job(
         lease.renew,
         "interval",
-        seconds=max(1, settings["lease_seconds"] / 3),
+        seconds=max(1, settings.lease_seconds / 3),
         id="lease",
         next_run_time=datetime.now(UTC),  # APScheduler's timer runs on the system clock, not the app's
         max_instances=1,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.db import get_db, utcnow
 from bot.models import Follower
+from bot.notice_replies import NoticesSettings
 from bot.wechat.messages import Context, Incoming
 from bot.wechat.router import get_router
 
@@ -28,7 +29,7 @@ def write_notice(app, slug: str, push: list[dict] | None = None, title: str = "å
         plan = "push:\n" + "".join(
             f'  - {{at: "{p["at"]}", channel: {p["channel"]}, audience: "{p["audience"]}"}}\n' for p in push
         )
-    folder = Path(app.config["SETTINGS"]["notices"]["content_dir"])
+    folder = Path(NoticesSettings.of(app).content_dir)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{slug}.md").write_text(NOTICE.format(title=title, slug=slug, push=plan), encoding="utf-8")
     app.extensions["notices"].refresh(force=True)

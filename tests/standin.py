@@ -20,7 +20,8 @@ Faults, each used up after `times` matching requests (path relative to cgi-bin/,
 
 `standin.calls(path=None)` lists every request received, faulted ones included, oldest first: `Received` objects
 with path, method, args (query), body (parsed JSON), status, answer (parsed JSON, or bytes) and fault.
-`standin.settings` are the stand-in's settings: e.g. `standin.settings["wechat"]["account_type"] = "subscription"`.
+`standin.settings` are the stand-in's settings: e.g.
+`standin.settings.replace(WechatSettings, account_type="subscription")`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from bot import create_app
 from bot.db import get_db
 from bot.leads.create import set_initial_deadlines
 from bot.leads.recompute import FINGERPRINT_KEY, recompute_if_calendar_changed
+from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import transition
 from bot.models import KeyValue, Lead, LeadEvent
 from tests.conftest import make_config
@@ -100,7 +101,7 @@ def test_a_config_change_recomputes_open_leads_with_a_timeline_event(db_url):
     assert re.search(r"2027-01-11 <span class=\"badge moved\"[^>]*>期限提前</span>", queue)
     with get_db(edited).scope() as s:
         today = date(2026, 12, 31)
-        transition(s, s.get(Lead, open_id), "已受理", today=today, settings=edited.config["SETTINGS"])
+        transition(s, s.get(Lead, open_id), "已受理", today=today, periods=LeadsSettings.of(edited))
     assert "期限提前" not in staff.get("/console/queue").get_data(as_text=True)
     for made in (first, edited):
         made.extensions["db"].engine.dispose()

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from bot.leads.settings import LeadsSettings
 from tests.console_support import Staff, add_evidence, add_lead, add_staff
 
 ALL = {"admin", "handler", "editor", "viewer"}
@@ -45,7 +46,7 @@ PUBLIC = {"console.login", "console.static"}
 @pytest.fixture
 def world(app, tmp_path):
     """Two branches, one lead and one photo in each, and a signed-in client for every role."""
-    app.config["SETTINGS"].setdefault("leads", {})["evidence_dir"] = str(tmp_path)
+    app.config["SETTINGS"].replace(LeadsSettings, evidence_dir=str(tmp_path))
     (tmp_path / "a.png").write_bytes(b"\x89PNG own")
     (tmp_path / "b.png").write_bytes(b"\x89PNG other")
     add_staff(app, "admin", "admin")

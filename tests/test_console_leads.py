@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import get_db
+from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import Decision, TransitionError, transition
 from bot.models import AuditEntry, Lead, LeadEvent, OutboxItem
 from tests.console_support import OTHER_PHONE, PHONE, Staff, add_evidence, add_lead, add_staff
@@ -269,7 +270,7 @@ def test_repeated_report_is_flagged(app):
 
 
 def test_evidence_outside_its_directory_is_never_served(app, tmp_path):
-    app.config["SETTINGS"].setdefault("leads", {})["evidence_dir"] = str(tmp_path / "evidence")
+    app.config["SETTINGS"].replace(LeadsSettings, evidence_dir=str(tmp_path / "evidence"))
     (tmp_path / "evidence").mkdir()
     (tmp_path / "evidence" / "ok.jpg").write_bytes(b"\xff\xd8\xffphoto")
     (tmp_path / "secret.txt").write_text("secret")
@@ -290,7 +291,7 @@ def test_evidence_outside_its_directory_is_never_served(app, tmp_path):
 
 def test_evidence_is_shown_only_when_it_really_is_a_picture(app, tmp_path):
     """The platform's word on the type is not trusted: an SVG (script in the console's origin) is a download."""
-    app.config["SETTINGS"].setdefault("leads", {})["evidence_dir"] = str(tmp_path)
+    app.config["SETTINGS"].replace(LeadsSettings, evidence_dir=str(tmp_path))
     (tmp_path / "p.png").write_bytes(b"\x89PNG\r\n\x1a\n....")
     (tmp_path / "x.svg").write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     add_staff(app, "h", "handler", "shiqi")

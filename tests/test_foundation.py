@@ -16,9 +16,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from bot import create_app
-from bot.config import ConfigError
+from bot.config import AppSettings, ConfigError
 from bot.db import Base, Database, get_db
 from bot.db.migrate import revisions, upgrade
+from bot.wechat.settings import WechatSettings
 from tests.conftest import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +86,7 @@ def test_bad_aes_key_length_is_refused():
 def test_environment_overrides_a_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("WECHAT_APP_SECRET", "from-env")
     app = create_app(make_config(f"sqlite:///{tmp_path / 'e.db'}"))
-    assert app.config["SETTINGS"]["wechat"]["app_secret"] == "from-env"
+    assert WechatSettings.of(app).app_secret == "from-env"
 
 
 def test_production_refuses_missing_secrets_and_the_sandbox(tmp_path):
@@ -93,7 +94,7 @@ def test_production_refuses_missing_secrets_and_the_sandbox(tmp_path):
     cfg = make_config(db, app={"production": True, "secret_key": "", "data_key": ""})
     with pytest.raises(ConfigError, match=r"\[app\] secret_key: is required in production"):
         create_app(cfg)
-    cfg = make_config(db, app={"production": True}, wechat={"sandbox": True})
+    cfg = make_config(db, app={"production": True, "secret_key": "9f" * 32}, wechat={"sandbox": True})
     with pytest.raises(ConfigError, match=r"\[wechat\] sandbox: cannot be on in production"):
         create_app(cfg)
 
@@ -241,8 +242,8 @@ def test_production_sample_config_starts_with_secrets_from_the_environment(tmp_p
     db.engine.dispose()
     monkeypatch.setenv("APP_CONFIG", str(production))
     app = create_app()
-    assert app.config["SETTINGS"]["app"]["production"] is True
-    assert app.config["SETTINGS"]["wechat"]["app_secret"] == "prod-secret"
+    assert AppSettings.of(app).production is True
+    assert WechatSettings.of(app).app_secret == "prod-secret"
     app.extensions["db"].engine.dispose()
 
 
@@ -261,11 +262,12 @@ def test_the_shipped_config_documents_every_key():
     import re
     import tomllib
 
-    from bot.config import SCHEMA
+    from bot import SECTIONS
 
     shipped = (ROOT / "config.toml").read_text(encoding="utf-8")
     parsed = tomllib.loads(shipped)
-    for section, keys in SCHEMA.items():
+    for cls in SECTIONS:
+        section, keys = cls.NAME, cls.keys()
         assert section in parsed, f"[{section}] is missing from config.toml"
         block = re.split(r"^\[", shipped.split(f"\n[{section}]\n", 1)[1], flags=re.M)[0]
         for key in keys:

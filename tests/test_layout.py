@@ -75,6 +75,17 @@ def test_handlers_see_no_raw_connection_and_one_module_writes_in_dialogue():
     assert writers == ["bot/models/followers.py"]
 
 
+def test_settings_are_read_through_their_typed_sections():
+    """No `app.config["SETTINGS"]["wechat"]["token"]`: a feature reads `WechatSettings.of(app).token`."""
+    untyped = [
+        str(path.relative_to(ROOT))
+        for folder in ("bot", "notices")
+        for path in (ROOT / folder).rglob("*.py")
+        if 'SETTINGS"][' in path.read_text(encoding="utf-8")
+    ]
+    assert untyped == []
+
+
 def test_no_module_is_over_300_lines():
     long = {
         str(path.relative_to(ROOT)): n

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import create_app
-from bot.config import ConfigError, load
+from bot import SECTIONS, create_app
+from bot.config import AppSettings, ConfigError, load
+from bot.db.settings import DatabaseSettings
+from bot.wechat.settings import WechatSettings
 from tests.conftest import TEST_DATA_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,11 +37,11 @@ def _config(**changes: dict) -> dict:
 
 
 def test_a_sound_production_config_loads():
-    assert load(_config())["app"]["production"] is True
+    assert load(SECTIONS, _config()).get(AppSettings).production is True
     allowed = _config(wechat={"encoding_aes_key": "", "allow_plain_mode": True})
-    assert load(allowed)["wechat"]["allow_plain_mode"] is True
+    assert load(SECTIONS, allowed).get(WechatSettings).allow_plain_mode is True
     stand_in = _config(wechat={"api_base_url": "http://127.0.0.1:8081/cgi-bin/"})  # the production-shape test's
-    assert load(stand_in)["wechat"]["api_base_url"].startswith("http://127.0.0.1")
+    assert load(SECTIONS, stand_in).get(WechatSettings).api_base_url.startswith("http://127.0.0.1")
 
 
 @pytest.mark.parametrize(
@@ -64,27 +66,27 @@ def test_a_sound_production_config_loads():
 )
 def test_production_refuses(changes, key, says):
     with pytest.raises(ConfigError) as caught:
-        load(_config(**changes))
+        load(SECTIONS, _config(**changes))
     line = caught.value.format_message()
     assert line.startswith(f"test_config: {key}: ") and says in line and "\n" not in line
 
 
 def test_sqlite_in_production_only_on_purpose(tmp_path):
     cfg = _config(database={"url": f"sqlite:///{tmp_path / 'p.db'}", "allow_sqlite_in_production": True})
-    assert load(cfg)["database"]["url"].startswith("sqlite")
+    assert load(SECTIONS, cfg).get(DatabaseSettings).url.startswith("sqlite")
 
 
 @pytest.mark.parametrize("value", ["y", "enabled", "2"])
 def test_a_boolean_variable_accepts_only_the_usual_words(monkeypatch, value):
     monkeypatch.setenv("APP_PRODUCTION", value)
     with pytest.raises(ConfigError, match=rf"\[app\] production: APP_PRODUCTION='{value}' is not true/false"):
-        load(_config(app={"production": False}))
+        load(SECTIONS, _config(app={"production": False}))
 
 
 @pytest.mark.parametrize(("value", "production"), [("off", False), ("NO", False), ("1", True), ("On", True)])
 def test_boolean_words(monkeypatch, value, production):
     monkeypatch.setenv("APP_PRODUCTION", value)
-    assert load(_config())["app"]["production"] is production
+    assert load(SECTIONS, _config()).get(AppSettings).production is production
 
 
 def test_a_malformed_data_key_is_one_line_not_a_traceback(tmp_path):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from bot.db import get_db
 from bot.models import Delivery, MassSend, Push
 from bot.pushes.dispatch import run_due
+from bot.wechat.settings import WechatSettings
 from tests.pushes_helpers import (
     add_followers,
     say,
@@ -20,7 +21,7 @@ from tests.timekeeping import at
 def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_app, standin, hour_minute):
     """One mass send per Shanghai day, whatever the hour: at 00:30 and 23:50 the day is the one in Shanghai."""
     at(2026, 11, 11, *hour_minute)
-    standin.settings["wechat"]["account_type"] = "subscription"
+    standin.settings.replace(WechatSettings, account_type="subscription")
     app = make_app(wechat={"account_type": "subscription"})
     add_followers(app, 5, standin=standin)
     first = schedule(app, "double11", channel="mass")
@@ -40,7 +41,7 @@ def test_subscription_account_budget_refuses_a_second_sendall_the_same_day(make_
 
 def test_subscription_account_may_send_again_after_midnight_in_shanghai(make_app, standin, clock):
     at(2026, 11, 11, 23, 50)
-    standin.settings["wechat"]["account_type"] = "subscription"
+    standin.settings.replace(WechatSettings, account_type="subscription")
     app = make_app(wechat={"account_type": "subscription"})
     add_followers(app, 3, standin=standin)
     schedule(app, "double11", channel="mass")

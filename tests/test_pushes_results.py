@@ -9,8 +9,9 @@ from bot.models import Delivery, Follower, Push
 from bot.pushes import claims
 from bot.pushes.channels import Outcome
 from bot.pushes.results import Results, values_for
+from bot.pushes.settings import PushesSettings
 
-CFG = {"max_attempts": 3, "retry_base_seconds": 2}
+CFG = PushesSettings(max_attempts=3, retry_base_seconds=2)
 
 
 def _claimed(app, n: int) -> tuple[int, list]:

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from bot import create_app
+from bot.wechat.settings import WechatSettings
 from tests.browser import ARTIFACTS, MARKS, chromium_context
 from tests.conftest import make_config
 from tests.wechat_user import AES_KEY
@@ -160,7 +161,7 @@ def sandbox_admin_password(app, caplog) -> str:
 @pytest.mark.parametrize("served", ["plain", "safe"], indirect=True)
 def test_complaint_with_photo_and_location_then_staff_reply(served, browser, caplog):
     app, base = served
-    safe = bool(app.config["SETTINGS"]["wechat"]["encoding_aes_key"])
+    safe = bool(WechatSettings.of(app).encoding_aes_key)
     chat = browser.new_page()
     chat.goto(f"{base}/sandbox/")
     chat.fill("input[name=nickname]", "陈小红")

@@ -123,7 +123,7 @@ def test_sandbox_off_serves_nothing(db_url):
 
 
 def test_sandbox_is_refused_in_production(db_url):
-    settings = make_config(db_url, app={"production": True}, wechat={"sandbox": True})
+    settings = make_config(db_url, app={"production": True, "secret_key": "9f" * 32}, wechat={"sandbox": True})
     with pytest.raises(ConfigError, match=r"\[wechat\] sandbox.*production"):
         create_app(settings)
 

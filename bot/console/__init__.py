@@ -7,6 +7,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from bot.config import AppSettings
+
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 csrf = CSRFProtect()
 
@@ -36,7 +38,7 @@ def init_app(app: Flask) -> None:
     )
     from bot.console.cli import staff_cli
 
-    production = app.config["SETTINGS"]["app"]["production"]
+    production = AppSettings.of(app).production
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

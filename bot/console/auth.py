@@ -23,14 +23,15 @@ from bot.console.security import (
     record_failure,
     record_success,
 )
+from bot.console.settings import ConsoleSettings
 from bot.db import aware, session
 from bot.models import ConsoleSession, StaffUser
 
 HOMES = {"admin": "console.queue", "handler": "console.queue", "editor": "console.pushes", "viewer": "console.stats"}
 
 
-def _settings() -> dict:
-    return current_app.config["SETTINGS"]["console"]
+def _settings() -> ConsoleSettings:
+    return ConsoleSettings.of(current_app)
 
 
 @bp.before_request
@@ -46,7 +47,7 @@ def load_staff() -> None:
     user = s.get(StaffUser, staff_id)
     record = s.get(ConsoleSession, _hash(cookie.get("sid", "")))
     now = clock.utcnow()
-    idle = record is not None and now - aware(record.seen_at) > timedelta(minutes=_settings()["idle_minutes"])
+    idle = record is not None and now - aware(record.seen_at) > timedelta(minutes=_settings().idle_minutes)
     valid = record is not None and record.ended_at is None and record.staff_id == staff_id
     if user is None or user.disabled or cookie.get("fp") != fingerprint(user) or not valid or idle:
         cookie.clear()
@@ -98,7 +99,7 @@ def _try_login(username: str, password: str) -> tuple[str | None, int]:
     """Check the credentials and the lockouts; sign in on success. Returns (error message, HTTP status)."""
     s = session()
     cfg = _settings()
-    limits = Limits(cfg["lockout_attempts"], cfg["lockout_minutes"], cfg["address_attempts"])
+    limits = Limits(cfg.lockout_attempts, cfg.lockout_minutes, cfg.address_attempts)
     address = request.remote_addr or "unknown"
     wait = address_wait(s, address, limits)
     if wait:

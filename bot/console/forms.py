@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from bot.config import AppSettings
+
 
 def parse_date(text: str | None) -> date | None:
     """A date from YYYY-MM-DD, or None for anything else."""
@@ -26,7 +28,7 @@ def parse_int(text: str | None, default: int = 1, lo: int = 1, hi: int = 1_000_0
 
 def day_start_utc(day: date) -> datetime:
     """Midnight of a local day (the bureau's time zone) as a UTC time, for comparing with stored times."""
-    tz = ZoneInfo(current_app.config["SETTINGS"]["app"]["timezone"])
+    tz = ZoneInfo(AppSettings.of(current_app).timezone)
     return datetime.combine(day, time.min, tz).astimezone(UTC)
 
 
@@ -36,5 +38,5 @@ def local_time(moment: datetime | None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    tz = ZoneInfo(current_app.config["SETTINGS"]["app"]["timezone"])
+    tz = ZoneInfo(AppSettings.of(current_app).timezone)
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")

@@ -10,10 +10,12 @@ from sqlalchemy import select
 from bot.config import ROOT
 from bot.console import audit, bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
+from bot.console.settings import ConsoleSettings
 from bot.console.signs import find_signs
 from bot.db import session
 from bot.leads import deadlines
 from bot.leads.create import rules
+from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
 from bot.models import Evidence, Lead, LeadEvent, OutboxItem, StaffUser
 
@@ -95,7 +97,7 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
         "categories": rules(current_app).categories.names,
         "assignee": s.get(StaffUser, lead.assignee_id) if lead.assignee_id else None,
         "field_names": FIELD_NAMES,
-        "signs": find_signs(s, lead, current_staff(), current_app.config["SETTINGS"]["console"]),
+        "signs": find_signs(s, lead, current_staff(), ConsoleSettings.of(current_app)),
     }
 
 
@@ -123,7 +125,7 @@ def lead_reveal(lead_id: int):
 
 def evidence_root() -> Path:
     """The directory evidence photos are kept in (`[leads] evidence_dir`, where the outbox saves them)."""
-    root = Path(current_app.config["SETTINGS"].get("leads", {}).get("evidence_dir") or "instance/evidence")
+    root = Path(LeadsSettings.of(current_app).evidence_dir)
     return (root if root.is_absolute() else ROOT / root).resolve()
 
 

@@ -11,6 +11,7 @@ from bot.console.replies import enqueue_reply
 from bot.db import session
 from bot.leads import deadlines
 from bot.leads.create import rules
+from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import Decision, TransitionError, transition
 from bot.models import LeadEvent, StaffUser
 
@@ -39,7 +40,7 @@ def lead_transition(lead_id: int):
     try:
         transition(
             s, lead, to, decision, today=today, actor_id=current_staff().id,
-            settings=current_app.config["SETTINGS"], cal=cal,
+            periods=LeadsSettings.of(current_app), cal=cal,
         )  # fmt: skip
     except TransitionError as exc:
         s.rollback()

@@ -9,6 +9,7 @@ from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.cells import without_controls
 from bot.db import session
 from bot.leads import deadlines, periods
+from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import TransitionError
 
 
@@ -17,15 +18,15 @@ def _apply(lead_id: int, action: str, done: str):
     s = session()
     app = current_app
     cal, today = deadlines.calendar_for(app), deadlines.today_local(app)
-    periods_cfg = app.config["SETTINGS"]["leads"]
+    periods_cfg = LeadsSettings.of(app)
     form = {k: without_controls(request.form.get(k, "")).strip()[:500] for k in ("reason", "approver")}
     try:
         if action == "pause":
             periods.pause_mediation(s, lead, today, form["reason"], current_staff().id)
         elif action == "resume":
-            periods.resume_mediation(s, lead, today, periods_cfg["mediation_days"], cal, current_staff().id)
+            periods.resume_mediation(s, lead, today, periods_cfg.mediation_days, cal, current_staff().id)
         else:
-            days = periods_cfg["verify_extension_working_days"]
+            days = periods_cfg.verify_extension_working_days
             periods.extend_verification(s, lead, form["approver"], form["reason"], days, cal, current_staff().id)
     except TransitionError as exc:
         s.rollback()

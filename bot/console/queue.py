@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from bot.console import bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads
 from bot.console.forms import parse_date, parse_int
+from bot.console.settings import ConsoleSettings
 from bot.db import session
 from bot.leads import deadlines
 from bot.leads.create import rules
@@ -142,7 +143,7 @@ def distinct_values(column) -> list:
 
 
 def _page(stmt: Select, today: date) -> dict:
-    size = current_app.config["SETTINGS"]["console"]["page_size"]
+    size = ConsoleSettings.of(current_app).page_size
     counts = stmt.with_only_columns(func.count(), func.count(Lead.next_due), maintain_column_froms=True)
     total, dated = session().execute(counts.order_by(None)).one()
     pages = max(1, math.ceil(total / size))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.console.access import scope_leads
+from bot.console.settings import ConsoleSettings
 from bot.models import Lead, StaffUser
 
 COLUMNS = (Lead.id, Lead.ticket, Lead.kind, Lead.status, Lead.business_name, Lead.received_on, Lead.branch)
@@ -18,7 +19,7 @@ def _related(s: Session, user: StaffUser, lead: Lead, *conditions) -> list:
     return s.execute(stmt.order_by(Lead.received_at.desc()).limit(20)).all()
 
 
-def find_signs(s: Session, lead: Lead, user: StaffUser, settings: dict) -> list[dict]:
+def find_signs(s: Session, lead: Lead, user: StaffUser, settings: ConsoleSettings) -> list[dict]:
     """Each sign as {title, explain, rows}; only leads the user may see are counted or listed."""
     found: list[dict] = []
     if lead.phone_hash:
@@ -34,11 +35,11 @@ def find_signs(s: Session, lead: Lead, user: StaffUser, settings: dict) -> list[
                 {"title": "同一通讯地址的其他线索", "explain": "多名投诉人共用同一地址（第十七条）", "rows": rows}
             )
     if lead.openid and lead.kind == "complaint":
-        days = settings["signs_window_days"]
+        days = settings.signs_window_days
         since = lead.received_on - timedelta(days=days)
         window = (Lead.openid == lead.openid, Lead.kind == "complaint", Lead.received_on >= since)
         count = s.scalar(scope_leads(select(func.count()).select_from(Lead).where(*window), user)) or 0
-        if count >= settings["signs_many_complaints"]:
+        if count >= settings.signs_many_complaints:
             rows = _related(s, user, lead, *window)
             explain = f"同一微信用户 {days} 天内提交投诉 {count} 件（第十七条：短时间内大量投诉）"
             found.append({"title": "短时间内多次投诉", "explain": explain, "rows": rows})

@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from bot.clock import utcnow  # noqa: F401  (re-exported: the column default of created_at-like columns)
 from bot.db.engines import make_engine
 from bot.db.groupcommit import GroupCommit
+from bot.db.settings import DatabaseSettings
 from bot.db.sqlite import ThreadReaders, can_write
 from bot.db.statements import Prepared
 
@@ -171,8 +172,8 @@ def _close_session(_exc: BaseException | None) -> None:
 
 def init_app(app: Flask) -> None:
     """Create the engine, bring or check the schema, register teardown and the `flask db` commands."""
-    settings = app.config["SETTINGS"]["database"]
-    db = Database(settings["url"], settings["echo"])
+    settings = DatabaseSettings.of(app)
+    db = Database(settings.url, settings.echo)
     app.extensions["db"] = db
     app.teardown_appcontext(_close_session)
     from bot.db.cli import db_cli
@@ -181,7 +182,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     if running_db_command():
         return
-    if settings["auto_migrate"]:
+    if settings.auto_migrate:
         upgrade(db)
     else:
         current, head = revisions(db)

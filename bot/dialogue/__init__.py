@@ -12,6 +12,7 @@ from bot.db import aware
 from bot.db.statements import Prepared, dialect_insert
 from bot.dialogue import progress
 from bot.dialogue.flow import Flow, discard
+from bot.dialogue.settings import DialogueSettings
 from bot.dialogue.steps import next_step
 from bot.dialogue.texts import texts
 from bot.models import DialogueState
@@ -71,7 +72,7 @@ def intercept(ctx: Context) -> object:
     state = _load(ctx)
     if state is None:
         return NOT_MINE
-    idle = ctx.app.config["SETTINGS"]["dialogue"]["idle_minutes"]
+    idle = DialogueSettings.of(ctx.app).idle_minutes
     if ctx.now - aware(state.updated_at) > timedelta(minutes=idle):
         discard(ctx, state)
         ctx.session.flush()

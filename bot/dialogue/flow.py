@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot import outbox
 from bot.dialogue.progress import cn_date
+from bot.dialogue.settings import DialogueSettings
 from bot.dialogue.steps import BY_KEY, STEPS, is_sticker, next_step
 from bot.dialogue.texts import texts
 from bot.leads import create_leads
@@ -185,7 +186,7 @@ class Flow:
         kind = self._kind_label()
         if self.ctx.msg.media_id in media:  # the same photo again: nothing new
             return self.ask(self.t.get("control.photo_received", n=media.index(self.ctx.msg.media_id) + 1, kind=kind))
-        limit = self.ctx.app.config["SETTINGS"]["dialogue"]["max_photos"]
+        limit = DialogueSettings.of(self.ctx.app).max_photos
         if len(ids) >= limit:
             return self.ask(self.t.get("control.photo_limit", max=limit))
         ev = Evidence(openid=self.ctx.msg.openid, media_id=self.ctx.msg.media_id, pic_url=self.ctx.msg.pic_url or None)

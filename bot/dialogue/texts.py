@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from bot.content import ContentError, read, resolve
+from bot.dialogue.settings import DialogueSettings
 
 REQUIRED = ("labels", "control", "steps", "summary", "submitted", "progress")
 
@@ -49,5 +50,5 @@ def texts(app: Flask) -> Texts:
     """The app's wording, loaded once."""
     found = app.extensions.get("dialogue_texts")
     if found is None:
-        found = app.extensions["dialogue_texts"] = Texts(app.config["SETTINGS"]["dialogue"]["texts_file"])
+        found = app.extensions["dialogue_texts"] = Texts(DialogueSettings.of(app).texts_file)
     return found

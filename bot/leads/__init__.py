@@ -8,6 +8,7 @@ from bot import config
 from bot.config import ConfigError
 from bot.leads import deadlines, delivery, notify, recompute  # noqa: F401  (registers the outbox handlers)
 from bot.leads.create import create_leads, rules
+from bot.leads.settings import LeadsSettings
 
 __all__ = ["create_leads", "init_app", "rules"]
 
@@ -17,7 +18,6 @@ CHANNEL_KEYS = {"email": list, "wecom_webhook": str, "wechat_openids": list, "te
 def init_app(app: Flask) -> None:
     """Check `[calendar]`, load the editable rules (a broken file stops the start), check per-branch channels,
     register the calendar's commands and its check by the scheduler."""
-    deadlines.check_settings(config.source(app), app.config["SETTINGS"]["calendar"])
     found = rules(app)
     _check_branch_channels(app, set(found.branches.branches))
     recompute.init_app(app)
@@ -25,7 +25,7 @@ def init_app(app: Flask) -> None:
 
 def _check_branch_channels(app: Flask, codes: set[str]) -> None:
     source = config.source(app)
-    for code, conf in app.config["SETTINGS"]["leads"]["branches"].items():
+    for code, conf in LeadsSettings.of(app).branches.items():
         where = f"[leads.branches.{code}]"
         if code not in codes:
             raise ConfigError(source, where, "is not a branch code in the branches file")

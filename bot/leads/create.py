@@ -19,6 +19,7 @@ from bot.content import resolve
 from bot.db import utcnow
 from bot.leads.deadlines import add_working_days, calendar_for, today_local
 from bot.leads.rules import Branches, Categories
+from bot.leads.settings import LeadsSettings, NotifySettings
 from bot.models import Evidence, KeyValue, Lead, LeadEvent
 from bot.privacy import match_hash
 
@@ -35,8 +36,8 @@ def rules(app: Flask) -> Rules:
     """The app's category and branch rules, loaded once from content/."""
     found = app.extensions.get("lead_rules")
     if found is None:
-        s = app.config["SETTINGS"]["leads"]
-        found = Rules(Categories(resolve(s["categories_file"])), Branches(resolve(s["branches_file"])))
+        s = LeadsSettings.of(app)
+        found = Rules(Categories(resolve(s.categories_file)), Branches(resolve(s.branches_file)))
         app.extensions["lead_rules"] = found
     return found
 
@@ -129,13 +130,13 @@ def _extra(a: dict[str, Any]) -> dict[str, Any]:
 
 def set_initial_deadlines(app: Flask, lead: Lead) -> None:
     """accept_due (complaint, Art 15) or verify_due (report, Art 35), counted from the day of receipt (Art 45)."""
-    s = app.config["SETTINGS"]["leads"]
+    s = LeadsSettings.of(app)
     cal = calendar_for(app)
     if lead.kind == "complaint":
-        lead.accept_due = add_working_days(lead.received_on, s["accept_working_days"], cal)
+        lead.accept_due = add_working_days(lead.received_on, s.accept_working_days, cal)
         lead.next_due = lead.accept_due
     else:
-        lead.verify_due = add_working_days(lead.received_on, s["verify_working_days"], cal)
+        lead.verify_due = add_working_days(lead.received_on, s.verify_working_days, cal)
         lead.next_due = lead.verify_due
 
 
@@ -147,22 +148,21 @@ def _attach_evidence(session: Session, lead: Lead, ids: list[int]) -> None:
             ev.lead_id = lead.id
 
 
-def channels(app: Flask, branch: str | None) -> dict[str, Any]:
+def channels(app: Flask, branch: str | None) -> NotifySettings:
     """The notification channels of a branch: its `[leads.branches.<code>]` table, else `[notify]`."""
-    settings = app.config["SETTINGS"]
-    own = settings["leads"]["branches"].get(branch) if branch else None
-    return own if own is not None else settings["notify"]
+    own = LeadsSettings.of(app).branches.get(branch) if branch else None
+    return NotifySettings(**own) if own is not None else NotifySettings.of(app)
 
 
 def enqueue_staff_notices(session: Session, app: Flask, lead: Lead) -> list:
     """One outbox item per (lead, channel) — per recipient for WeChat — so that channels never block each other."""
     conf = channels(app, lead.branch)
     targets: list[tuple[str, str, str]] = []
-    if conf.get("email"):
-        targets.append(("email", ",".join(conf["email"]), f"notify:{lead.id}:email"))
-    if conf.get("wecom_webhook"):
-        targets.append(("wecom", conf["wecom_webhook"], f"notify:{lead.id}:wecom"))
-    for openid in conf.get("wechat_openids", []):
+    if conf.email:
+        targets.append(("email", ",".join(conf.email), f"notify:{lead.id}:email"))
+    if conf.wecom_webhook:
+        targets.append(("wecom", conf.wecom_webhook, f"notify:{lead.id}:wecom"))
+    for openid in conf.wechat_openids:
         targets.append(("wechat", openid, f"notify:{lead.id}:wechat:{openid}"))
     return [
         outbox.enqueue(

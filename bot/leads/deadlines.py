@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from bot import clock
-from bot.config import ConfigError
+from bot.config import AppSettings
+from bot.leads.settings import CalendarSettings
 
 log = logging.getLogger(__name__)
 
@@ -147,25 +148,15 @@ class WorkCalendar:
 DEFAULT = WorkCalendar()
 
 
-def check_settings(source: str, settings: dict) -> None:
-    """Stop the start, naming the key, when a date in `[calendar]` is not a date."""
-    for key in ("holidays", "workdays"):
-        for day in settings[key]:
-            try:
-                date.fromisoformat(str(day))
-            except ValueError:
-                raise ConfigError(source, f"[calendar] {key}", f"{day!r} is not a date like 2027-01-01") from None
-
-
 def calendar_for(app: Flask) -> WorkCalendar:
     """The app's calendar, built once from `[calendar]` in config."""
     cal = app.extensions.get("work_calendar")
     if cal is None:
-        settings = app.config["SETTINGS"].get("calendar", {})
+        settings = CalendarSettings.of(app)
         cal = WorkCalendar(
-            frozenset(date.fromisoformat(str(d)) for d in settings.get("holidays", [])),
-            frozenset(date.fromisoformat(str(d)) for d in settings.get("workdays", [])),
-            settings.get("adjusted_weekends_work", True),
+            frozenset(date.fromisoformat(str(d)) for d in settings.holidays),
+            frozenset(date.fromisoformat(str(d)) for d in settings.workdays),
+            settings.adjusted_weekends_work,
         )
         app.extensions["work_calendar"] = cal
     return cal
@@ -224,5 +215,5 @@ def working_days_left(today: date, due: date, cal: WorkCalendar | None = None) -
 
 def today_local(app: Flask, now: datetime | None = None) -> date:
     """Today's date in the bureau's time zone ([app] timezone), from the app's clock unless `now` is given."""
-    tz = ZoneInfo(app.config["SETTINGS"]["app"]["timezone"])
+    tz = ZoneInfo(AppSettings.of(app).timezone)
     return (now or clock.utcnow()).astimezone(tz).date()

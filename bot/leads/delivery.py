@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.content import resolve
 from bot.db import aware, get_db, utcnow
+from bot.leads.settings import LeadsSettings
 from bot.models import Evidence, Follower, InboundMessage, Lead, LeadEvent
 from bot.outbox import Job, PermanentError, handler
 from bot.privacy import mask_text
@@ -40,12 +41,12 @@ def fetch_evidence(job: Job) -> dict:
         if ev is None:  # the dialogue was cancelled and the photo discarded
             return {"skipped": "evidence discarded"}
         media_id, received = ev.media_id, aware(ev.received_at)
-    lifetime = timedelta(days=app.config["SETTINGS"]["leads"]["media_lifetime_days"])
+    lifetime = timedelta(days=LeadsSettings.of(app).media_lifetime_days)
     if utcnow() - received > lifetime:
         raise PermanentError(f"media expired on the platform (older than {lifetime.days} days)")
     content, content_type = get_api(app).download_media(media_id)
     ext = EXTENSIONS.get(content_type.split(";")[0].strip()) or mimetypes.guess_extension(content_type) or ".bin"
-    folder = resolve(app.config["SETTINGS"]["leads"]["evidence_dir"]) / f"{received:%Y%m}"
+    folder = resolve(LeadsSettings.of(app).evidence_dir) / f"{received:%Y%m}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{job.payload['evidence_id']}{ext}"
     tmp = path.with_suffix(path.suffix + ".part")
@@ -84,7 +85,7 @@ def consumer_message(job: Job) -> dict:
         last = last_contact(s, openid)
         lead = s.get(Lead, job.payload["lead_id"]) if job.payload.get("lead_id") else None
         ticket, status = (lead.ticket, lead.status) if lead else ("", "")
-    window = timedelta(hours=app.config["SETTINGS"]["leads"]["service_window_hours"])
+    window = timedelta(hours=LeadsSettings.of(app).service_window_hours)
     try:
         if last and utcnow() - last < window:
             try:
@@ -101,7 +102,7 @@ def consumer_message(job: Job) -> dict:
 def _template(app: Flask, openid: str, ticket: str, status: str, text: str) -> dict:
     from bot.wechat.client import get_api
 
-    template_id = app.config["SETTINGS"]["leads"]["consumer_template_id"]
+    template_id = LeadsSettings.of(app).consumer_template_id
     if not template_id:
         raise PermanentError("outside the 48-hour window and no [leads] consumer_template_id is configured")
     data = {

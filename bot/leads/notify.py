@@ -15,8 +15,10 @@ from typing import Any
 import requests
 from flask import Flask
 
+from bot.config import AppSettings
 from bot.db import get_db
 from bot.leads.create import channels, rules
+from bot.leads.settings import NotifySettings, SmtpSettings
 from bot.models import Lead, LeadEvent
 from bot.outbox import Job, PermanentError, handler
 from bot.privacy import mask_name, mask_phone, mask_text
@@ -26,7 +28,7 @@ KIND_LABEL = {"complaint": "投诉", "report": "举报"}
 
 def lead_url(app: Flask, lead_id: int) -> str:
     """The lead's page in the staff console."""
-    return f"{app.config['SETTINGS']['app']['public_url'].rstrip('/')}/console/leads/{lead_id}"
+    return f"{AppSettings.of(app).public_url.rstrip('/')}/console/leads/{lead_id}"
 
 
 def summary(app: Flask, lead: Lead) -> dict[str, str]:
@@ -77,23 +79,23 @@ def _load(job: Job) -> tuple[dict[str, str], str]:
 
 def send_email(app: Flask, to: list[str], subject: str, body: str) -> None:
     """Send one plain-text message through `[smtp]`."""
-    conf = app.config["SETTINGS"]["smtp"]
-    if not conf["host"] or not conf["from"]:
+    conf = SmtpSettings.of(app)
+    if not conf.host or not conf.sender:
         raise PermanentError("[smtp] host and from are not configured")
     msg = EmailMessage()
-    msg["Subject"], msg["From"], msg["To"] = subject, conf["from"], ", ".join(to)
+    msg["Subject"], msg["From"], msg["To"] = subject, conf.sender, ", ".join(to)
     msg.set_content(body)
-    with smtplib.SMTP(conf["host"], conf["port"], timeout=conf["timeout"]) as smtp:
-        if conf["starttls"]:
+    with smtplib.SMTP(conf.host, conf.port, timeout=conf.timeout) as smtp:
+        if conf.starttls:
             smtp.starttls(context=ssl.create_default_context())
-        if conf["user"]:
-            smtp.login(conf["user"], conf["password"])
+        if conf.user:
+            smtp.login(conf.user, conf.password)
         smtp.send_message(msg)
 
 
 def send_wecom(app: Flask, url: str, body: str) -> dict[str, Any]:
     """Post a text message to a WeCom group robot webhook; errcode 0 is success."""
-    timeout = app.config["SETTINGS"]["smtp"]["timeout"]
+    timeout = SmtpSettings.of(app).timeout
     try:
         resp = requests.post(url, json={"msgtype": "text", "text": {"content": body}}, timeout=timeout)
     except requests.RequestException as exc:  # its message holds the URL, whose key is a secret
@@ -142,7 +144,7 @@ def notify_staff(job: Job) -> dict | None:
         return {"channel": "wecom"}
     if channel == "wechat":
         conf = channels(job.app, branch or None)
-        template = conf.get("template_id") or job.app.config["SETTINGS"]["notify"]["template_id"]
+        template = conf.template_id or NotifySettings.of(job.app).template_id
         answer = send_wechat(job.app, to, template, facts)
         return {"channel": "wechat", "msgid": answer.get("msgid")}
     raise PermanentError(f"unknown channel {channel!r}")

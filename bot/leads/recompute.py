@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import get_db
 from bot.leads import deadlines
+from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import MOVED_EARLIER, OPEN_STATUSES
 from bot.models import KeyValue, Lead, LeadEvent
 from bot.scheduler import periodic
@@ -56,21 +57,21 @@ class Change:
         return f"{self.ticket} {FIELD_NAMES[self.field]}：{old} → {new}" + ("（提前）" if self.earlier else "")
 
 
-def expected(lead: Lead, periods: dict, cal: deadlines.WorkCalendar) -> dict[str, date | None]:
+def expected(lead: Lead, periods: LeadsSettings, cal: deadlines.WorkCalendar) -> dict[str, date | None]:
     """The deadlines an open lead should have, from its own events, the periods in `[leads]` and the calendar."""
     extra = lead.extra or {}
     due: dict[str, date | None] = {}
     if lead.kind == "complaint":
-        due["accept_due"] = deadlines.add_working_days(lead.received_on, periods["accept_working_days"], cal)
+        due["accept_due"] = deadlines.add_working_days(lead.received_on, periods.accept_working_days, cal)
         if lead.accepted_on is not None:  # Art 23 ¶1(5), with the days paused for appraisal added (Art 22)
-            days = periods["mediation_days"] + int(extra.get("paused_days", 0))
+            days = periods.mediation_days + int(extra.get("paused_days", 0))
             due["mediation_due"] = deadlines.add_days(lead.accepted_on, days, cal)
         if lead.status == "新线索":
             due["next_due"] = due["accept_due"]
         elif lead.status in ("已受理", "调解中"):
             due["next_due"] = None if extra.get("paused_since") else due.get("mediation_due")
     else:
-        verify = deadlines.add_working_days(lead.received_on, periods["verify_working_days"], cal)
+        verify = deadlines.add_working_days(lead.received_on, periods.verify_working_days, cal)
         if extra.get("extended"):  # Art 35: once, by the approved number of working days
             verify = deadlines.add_working_days(verify, int(extra["extended"]["days"]), cal)
         due["verify_due"] = verify
@@ -112,7 +113,7 @@ def apply(s: Session, lead: Lead, changes: list[Change], fingerprint: str) -> No
 def recompute(app: Flask, *, dry_run: bool = False, progress=None) -> tuple[int, list[Change]]:
     """Check every open lead against the calendar, in batches of BATCH leads, each batch its own transaction.
     Returns (leads checked, changes); with dry_run nothing is written. `progress(checked)` is called per batch."""
-    cal, periods = deadlines.calendar_for(app), app.config["SETTINGS"]["leads"]
+    cal, periods = deadlines.calendar_for(app), LeadsSettings.of(app)
     fingerprint = cal.fingerprint()
     checked, found, after = 0, [], 0
     while True:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.leads.deadlines import WorkCalendar, add_days, add_working_days
+from bot.leads.settings import LeadsSettings
 from bot.models import Lead, LeadEvent
 
 # complaint (投诉, Art 15-25) and report (举报, Art 28-36) flows: status -> statuses it may move to.
@@ -116,13 +117,13 @@ def transition(
     *,
     today: date,
     actor_id: int | None = None,
-    settings: dict[str, Any] | None = None,
+    periods: LeadsSettings | None = None,
     cal: WorkCalendar | None = None,
 ) -> LeadEvent:
     """Move a lead to `to` if the flow allows it, record a LeadEvent and move `next_due`; never commits."""
     d = decision or Decision()
     detail = _check(lead, to, d)
-    flow = (settings or {}).get("leads", {})  # the statutory periods, each with its article in config.toml
+    flow = periods or LeadsSettings()  # the statutory periods, each with its article in config.toml
     lead.status = to
     if MOVED_EARLIER in (lead.extra or {}):
         lead.extra = {k: v for k, v in lead.extra.items() if k != MOVED_EARLIER}
@@ -146,19 +147,21 @@ def transition(
     return event
 
 
-def _move_deadlines(lead: Lead, to: str, today: date, flow: dict, cal: WorkCalendar | None, detail: dict) -> None:
+def _move_deadlines(
+    lead: Lead, to: str, today: date, flow: LeadsSettings, cal: WorkCalendar | None, detail: dict
+) -> None:
     """Set the nearest open statutory deadline after a change to `to` (None once the lead is closed)."""
     if to == "已受理":
         lead.accepted_on = today
-        lead.mediation_due = add_days(today, flow.get("mediation_days", 60), cal)  # Art 23 ¶1(5)
+        lead.mediation_due = add_days(today, flow.mediation_days, cal)  # Art 23 ¶1(5)
         lead.next_due = lead.mediation_due
     elif to == "调解中":
         if lead.mediation_due is None:
-            lead.mediation_due = add_days(lead.accepted_on or today, flow.get("mediation_days", 60), cal)
+            lead.mediation_due = add_days(lead.accepted_on or today, flow.mediation_days, cal)
         lead.next_due = lead.mediation_due
     elif to == "核查中":
         if lead.verify_due is None:  # Art 35: 15 working days from receipt
-            lead.verify_due = add_working_days(lead.received_on, flow.get("verify_working_days", 15), cal)
+            lead.verify_due = add_working_days(lead.received_on, flow.verify_working_days, cal)
         lead.next_due = lead.verify_due
     elif to == "已立案":
         lead.next_due = None  # the case runs under the administrative-penalty procedure, outside this flow
@@ -166,5 +169,5 @@ def _move_deadlines(lead: Lead, to: str, today: date, flow: dict, cal: WorkCalen
         lead.closed_on = today
         lead.next_due = None
     if to == "终止调解":  # Art 23 last ¶: tell both sides within 7 working days
-        days = flow.get("termination_notice_working_days", 7)
+        days = flow.termination_notice_working_days
         detail["notify_due"] = add_working_days(today, days, cal).isoformat()

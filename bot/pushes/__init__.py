@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from flask import Flask
 
+from bot.scheduler import SchedulerSettings
+
 
 def init_app(app: Flask) -> None:
     """Check `[pushes]` (a time or cron that cannot be used stops the start), register the dispatcher job, the chat
     handlers and `flask pushes`."""
-    from bot import config
     from bot.pushes import chat, cli, dispatch
-    from bot.pushes.schedule import check_settings
     from bot.scheduler import periodic
 
-    check_settings(config.source(app), app.config["SETTINGS"])
     chat.register(app)
-    periodic(app, "pushes", app.config["SETTINGS"]["scheduler"]["tick_seconds"], dispatch.run_due)
+    periodic(app, "pushes", SchedulerSettings.of(app).tick_seconds, dispatch.run_due)
     app.cli.add_command(cli.cli)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Delivery, Follower, Push
 from bot.pushes import budget
+from bot.pushes.settings import PushesSettings
 from bot.pushes.sql import aware, insert_ignore
 from bot.wechat.router import normalise
 
@@ -20,7 +21,7 @@ NOT_ACTIVE = "48 小时内未与公众号互动，不能发送客服消息"
 
 def topics(app: Flask) -> dict[str, str]:
     """The topics consumers may subscribe to: key -> Chinese name, from `[pushes] topics`."""
-    return dict(app.config["SETTINGS"]["pushes"]["topics"])
+    return dict(PushesSettings.of(app).topics)
 
 
 def find_topic(app: Flask, text: str) -> str | None:

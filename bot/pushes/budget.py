@@ -9,7 +9,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.config import AppSettings
 from bot.models import Delivery, MassSend, Push
+from bot.wechat.settings import WechatSettings
 
 MONTHLY_LIMIT = 4
 MONTHLY_FULL = "本月已收到 {n} 次群发，服务号每月最多向同一用户群发 4 次，本次跳过"
@@ -17,7 +19,7 @@ DAILY_FULL = "订阅号每天只能群发 1 次，今天已群发过（推送 #{
 
 
 def _local_midnight(app: Flask, now: datetime, first_of_month: bool = False) -> datetime:
-    tz = ZoneInfo(app.config["SETTINGS"]["app"]["timezone"])
+    tz = ZoneInfo(AppSettings.of(app).timezone)
     day = now.astimezone(tz).date()
     if first_of_month:
         day = day.replace(day=1)
@@ -26,7 +28,7 @@ def _local_midnight(app: Flask, now: datetime, first_of_month: bool = False) -> 
 
 def account_type(app: Flask) -> str:
     """service (服务号) or subscription (订阅号), from `[wechat] account_type`."""
-    return app.config["SETTINGS"]["wechat"]["account_type"]
+    return WechatSettings.of(app).account_type
 
 
 def daily_refusal(session: Session, app: Flask, push: Push, now: datetime) -> str | None:
@@ -43,7 +45,7 @@ def daily_refusal(session: Session, app: Flask, push: Push, now: datetime) -> st
     ).first()
     if earlier is None:
         return None
-    tz = ZoneInfo(app.config["SETTINGS"]["app"]["timezone"])
+    tz = ZoneInfo(AppSettings.of(app).timezone)
     at = earlier.sent_at if earlier.sent_at.tzinfo else earlier.sent_at.replace(tzinfo=ZoneInfo("UTC"))
     return DAILY_FULL.format(push_id=earlier.push_id, at=at.astimezone(tz).strftime("%H:%M"))
 

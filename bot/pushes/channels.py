@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask
 
+from bot.config import AppSettings
+from bot.pushes.settings import PushesSettings
 from bot.wechat import errors
 from bot.wechat.client import get_api
 
@@ -43,7 +45,7 @@ class Outcome:
 
 def content_for(app: Flask, notice: Any) -> Content:
     """The message parts of a notice: title, summary, its public page, its cover and the template fields."""
-    public = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
+    public = AppSettings.of(app).public_url.rstrip("/")
     cover = getattr(notice, "cover", None)
     values = {
         "title": notice.title,
@@ -63,7 +65,7 @@ def content_for(app: Flask, notice: Any) -> Content:
 
 
 def _template_fields(app: Flask) -> dict[str, str]:
-    return dict(app.config["SETTINGS"]["pushes"]["template_fields"])
+    return dict(PushesSettings.of(app).template_fields)
 
 
 def mass_message(content: Content) -> dict:
@@ -81,7 +83,7 @@ def send_one(app: Flask, api: Any, channel: str, openid: str, content: Content, 
     """Send a template or customer-service message to one follower; never raises for a platform answer."""
     try:
         if channel == "template":
-            template_id = app.config["SETTINGS"]["pushes"]["template_id"]
+            template_id = PushesSettings.of(app).template_id
             data = {field: {"value": value} for field, value in content.fields.items()}
             answer = api.send_template(openid, template_id, data, url=content.url, client_msg_id=key)
         else:

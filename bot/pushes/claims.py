@@ -10,6 +10,7 @@ from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Delivery, Push
+from bot.pushes.settings import PushesSettings
 from bot.pushes.sql import skip_locked
 
 UNKNOWN_CUSTOM = "发送过程中断，无法确认客服消息是否送达；为免重复，没有重发"
@@ -18,9 +19,9 @@ CANCELLED = "推送已取消，未发送"
 OPEN = ("pending", "sending")
 
 
-def settings(app: Flask) -> dict[str, Any]:
+def settings(app: Flask) -> PushesSettings:
     """The `[pushes]` settings."""
-    return app.config["SETTINGS"]["pushes"]
+    return PushesSettings.of(app)
 
 
 def due_pushes(session: Session, now: datetime, only: int | None = None) -> list[Push]:
@@ -80,9 +81,9 @@ def recover_stale(session: Session, app: Flask, push: Push, now: datetime) -> in
     stale = and_(
         Delivery.push_id == push.id,
         Delivery.state == "sending",
-        Delivery.claimed_at < now - timedelta(seconds=cfg["claim_timeout_seconds"]),
+        Delivery.claimed_at < now - timedelta(seconds=cfg.claim_timeout_seconds),
     )
-    window = now - timedelta(seconds=cfg["dedupe_window_seconds"])
+    window = now - timedelta(seconds=cfg.dedupe_window_seconds)
     moved = 0
     if push.channel == "template":
         retry = update(Delivery).where(stale, Delivery.claimed_at >= window).values(state="pending", claim=None)

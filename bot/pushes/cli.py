@@ -15,6 +15,7 @@ from bot.pushes import claims, report
 from bot.pushes.channels import api_for, content_for, preview
 from bot.pushes.dispatch import Dispatcher
 from bot.pushes.schedule import local_tz, sync
+from bot.pushes.settings import PushesSettings
 from bot.pushes.starts import refusal
 
 cli = AppGroup("pushes", help="Scheduled pushes: list, preview, run, cancel, report.")
@@ -80,7 +81,7 @@ def sync_command() -> None:
 @click.argument("push_id", type=int)
 def preview_command(push_id: int) -> None:
     """Send the push's message to the editors' own openids ([pushes] editors); mass sends use the preview API."""
-    editors = current_app.config["SETTINGS"]["pushes"]["editors"]
+    editors = PushesSettings.of(current_app).editors
     if not editors:
         raise click.ClickException("没有配置编辑的 openid（[pushes] editors），无法预览")
     with get_db().scope() as s:

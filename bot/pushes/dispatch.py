@@ -52,7 +52,7 @@ class Dispatcher:
         self.app, self.db, self.progress = app, get_db(app), progress
         self.cfg = claims.settings(app)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.limiter = RateLimiter(self.cfg["rate_per_second"])
+        self.limiter = RateLimiter(self.cfg.rate_per_second)
         self.halt = threading.Event()  # a push-level fault (quota) stops this batch's remaining sends
         self.workers: Workers | None = None  # the sending threads, started by the first batch of a push
 
@@ -103,10 +103,10 @@ class Dispatcher:
 
     def expand(self, push_id: int) -> None:
         """Turn the audience into Delivery rows, one committed page at a time, resumable from the cursor."""
-        size = max(self.cfg["batch_size"], 1000)
+        size = max(self.cfg.batch_size, 1000)
         while True:
             with self.db.scope() as s:
-                push = claims.take_expansion(s, push_id, self.owner, utcnow(), self.cfg["claim_timeout_seconds"])
+                push = claims.take_expansion(s, push_id, self.owner, utcnow(), self.cfg.claim_timeout_seconds)
                 if push is None:
                     return
                 if audience.expand_page(s, self.app, push, utcnow(), size) < size:
@@ -122,13 +122,13 @@ class Dispatcher:
         """Claim a batch of deliveries and send them concurrently within the rate; results are committed in groups."""
         claim = uuid.uuid4().hex
         with self.db.scope() as s:
-            batch = claims.claim_batch(s, push.id, claim, utcnow(), self.cfg["batch_size"])
+            batch = claims.claim_batch(s, push.id, claim, utcnow(), self.cfg.batch_size)
         if not batch:
             return 0
         api = api_for(self.app)
         self.halt.clear()
         if self.workers is None:  # kept for the whole push: each thread keeps its connection to the platform open
-            self.workers = Workers(self.cfg["concurrency"])
+            self.workers = Workers(self.cfg.concurrency)
         written = Results(self.db, claim)
         for result in self.workers.map_unordered(partial(self._send_one, api, push, content), batch):
             if result is not None:
@@ -160,7 +160,7 @@ class Dispatcher:
             push = s.get(Push, push_id)
             if push is not None and push.state == "sending":
                 push.state, push.last_error = "paused", why
-                push.run_after = utcnow() + timedelta(seconds=self.cfg["quota_pause_seconds"])
+                push.run_after = utcnow() + timedelta(seconds=self.cfg.quota_pause_seconds)
                 push.report = {**push.report, "pauses": push.report.get("pauses", 0) + 1}
 
     def settle(self, push_id: int, wait_retries: bool) -> bool:

@@ -41,7 +41,7 @@ def send(d: Dispatcher, push: Push, content: Content) -> int:
 
 def _stalled(s: Session, d: Dispatcher, push: Push, now) -> tuple[str, list[str] | None] | None:
     """A call left unanswered by a dead sender: re-take it under the same claim (and clientmsgid)."""
-    old = now - timedelta(seconds=d.cfg["claim_timeout_seconds"])
+    old = now - timedelta(seconds=d.cfg.claim_timeout_seconds)
     claim = s.scalar(
         select(Delivery.claim)
         .where(Delivery.push_id == push.id, Delivery.state == "sending", Delivery.claimed_at < old)
@@ -74,7 +74,7 @@ def _claim_next(s: Session, d: Dispatcher, push: Push, now) -> tuple[str | None,
         s.execute(again.execution_options(synchronize_session=False))
         return retried, list(s.scalars(select(Delivery.openid).where(Delivery.claim == retried)))
     claim = f"push{push.id}-{uuid.uuid4().hex[:12]}"
-    rows = claims.claim_batch(s, push.id, claim, now, d.cfg["mass_batch"])
+    rows = claims.claim_batch(s, push.id, claim, now, d.cfg.mass_batch)
     return (claim, [r.openid for r in rows]) if rows else (None, None)
 
 
@@ -103,8 +103,8 @@ def _settle(s: Session, d: Dispatcher, push: Push, claim: str, outcome: Outcome)
         values = {"state": "pending", "claim": None, "error": outcome.why}
     elif outcome.kind == "retry":
         attempts = s.scalar(select(Delivery.attempts).where(mine).limit(1)) or 1
-        if attempts < d.cfg["max_attempts"]:
-            delay = d.cfg["retry_base_seconds"] * 2 ** (attempts - 1)
+        if attempts < d.cfg.max_attempts:
+            delay = d.cfg.retry_base_seconds * 2 ** (attempts - 1)
             values = {"state": "pending", "error": outcome.why, "next_attempt_at": now + timedelta(seconds=delay)}
         else:
             values = {"state": "failed", "error": f"{outcome.why}（已重试 {attempts} 次）"}

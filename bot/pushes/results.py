@@ -19,17 +19,18 @@ from bot.db import Database, utcnow
 from bot.models import Follower
 from bot.pushes import claims
 from bot.pushes.channels import Outcome
+from bot.pushes.settings import PushesSettings
 
 
-def values_for(outcome: Outcome, attempts: int, cfg: dict[str, Any], now: datetime) -> dict[str, Any]:
+def values_for(outcome: Outcome, attempts: int, cfg: PushesSettings, now: datetime) -> dict[str, Any]:
     """The columns one outcome sets on its delivery; attempts counts the claims so far, this one included."""
     values: dict[str, Any] = {"claim": None, "error": outcome.why}
     if outcome.kind == "sent":
         return values | {"state": "sent", "sent_at": now, "msgid": outcome.msgid}
     if outcome.kind in ("skipped", "failed"):
         return values | {"state": outcome.kind}
-    if outcome.kind == "pause" or (outcome.kind == "retry" and attempts < cfg["max_attempts"]):
-        delay = 0 if outcome.kind == "pause" else cfg["retry_base_seconds"] * 2 ** (attempts - 1)
+    if outcome.kind == "pause" or (outcome.kind == "retry" and attempts < cfg.max_attempts):
+        delay = 0 if outcome.kind == "pause" else cfg.retry_base_seconds * 2 ** (attempts - 1)
         return values | {"state": "pending", "next_attempt_at": now + timedelta(seconds=delay)}
     return values | {"state": "failed", "error": f"{outcome.why}（已重试 {attempts} 次）"}
 

@@ -13,8 +13,9 @@ from flask import Flask
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.config import ConfigError
+from bot.config import AppSettings, ConfigError
 from bot.models import Push
+from bot.pushes.settings import PushesSettings
 from bot.pushes.sql import aware, insert_ignore
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class Planned:
 
 def local_tz(app: Flask) -> ZoneInfo:
     """The bureau's time zone (Asia/Shanghai): push times and quiet hours are read in it."""
-    return ZoneInfo(app.config["SETTINGS"]["app"]["timezone"])
+    return ZoneInfo(AppSettings.of(app).timezone)
 
 
 def _hhmm(value: str) -> time:
@@ -47,16 +48,17 @@ def _hhmm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def check_settings(source: str, all_settings: dict) -> None:
+def check_settings(source: str, settings: PushesSettings, timezone: str) -> None:
     """Stop the start with a one-line message naming the key when a [pushes] setting cannot be used."""
-    settings = all_settings["pushes"]
-    tz = ZoneInfo(all_settings["app"]["timezone"])
+    tz = ZoneInfo(timezone)
     for key in ("quiet_start", "quiet_end"):
         try:
-            _hhmm(settings[key])
+            _hhmm(getattr(settings, key))
         except ValueError:
-            raise ConfigError(source, f"[pushes] {key}", f"{settings[key]!r} is not a time like 22:00") from None
-    for i, entry in enumerate(settings["recurring"]):
+            raise ConfigError(
+                source, f"[pushes] {key}", f"{getattr(settings, key)!r} is not a time like 22:00"
+            ) from None
+    for i, entry in enumerate(settings.recurring):
         try:
             recurring_trigger(entry, tz)
             check_target(entry.get("channel", "template"), entry.get("audience", "all"))
@@ -98,8 +100,8 @@ def parse_at(value: Any, tz: ZoneInfo) -> datetime:
 
 def quiet_until(app: Flask, now: datetime) -> datetime | None:
     """The end of the quiet hours (UTC) when `now` falls inside them, else None."""
-    settings = app.config["SETTINGS"]["pushes"]
-    start, end = _hhmm(settings["quiet_start"]), _hhmm(settings["quiet_end"])
+    settings = PushesSettings.of(app)
+    start, end = _hhmm(settings.quiet_start), _hhmm(settings.quiet_end)
     if start == end:
         return None
     tz = local_tz(app)
@@ -138,7 +140,7 @@ def planned_from_notices(app: Flask, now: datetime) -> list[Planned] | None:
 def planned_recurring(app: Flask, now: datetime) -> tuple[list[Planned], set[tuple]]:
     """(the next occurrence of each recurring alert, the keys of occurrences in the last day that may still run)."""
     tz, upcoming, recent = local_tz(app), [], set()
-    for entry in app.config["SETTINGS"]["pushes"]["recurring"]:
+    for entry in PushesSettings.of(app).recurring:
         trigger = recurring_trigger(entry, tz)
         channel, audience = entry.get("channel", "template"), entry.get("audience", "all")
         fire = trigger.get_next_fire_time(None, now - timedelta(days=1))
@@ -152,7 +154,7 @@ def planned_recurring(app: Flask, now: datetime) -> tuple[list[Planned], set[tup
 
 def sync(session: Session, app: Flask, now: datetime) -> dict[str, int]:
     """Bring Push rows in line with the notices and the config: create what is new, cancel what was removed."""
-    catch_up = now - timedelta(hours=app.config["SETTINGS"]["pushes"]["catch_up_hours"])
+    catch_up = now - timedelta(hours=PushesSettings.of(app).catch_up_hours)
     from_notices = planned_from_notices(app, now)
     upcoming, recent = planned_recurring(app, now)
     wanted = [p for p in (from_notices or []) if p.due_at >= catch_up] + upcoming

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Push
 from bot.pushes import budget
+from bot.pushes.settings import PushesSettings
 
 NO_NOTICE = "公告 {slug} 不存在或已下线，推送未发送"
 EXPIRED = "公告 {slug} 已过期，推送未发送"
@@ -27,7 +28,7 @@ def refusal(app: Flask, session: Session, push: Push, now: datetime) -> str | No
     if push.channel == "template":
         if budget.account_type(app) == "subscription":
             return SUBSCRIPTION_TEMPLATE
-        if not app.config["SETTINGS"]["pushes"]["template_id"]:
+        if not PushesSettings.of(app).template_id:
             return NO_TEMPLATE
     if push.channel == "mass":
         return budget.daily_refusal(session, app, push, now)

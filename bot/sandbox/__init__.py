@@ -28,6 +28,7 @@ from bot.models import (
     SandboxToken,
     SandboxUser,
 )
+from bot.wechat.settings import WechatSettings
 
 # Children before parents (foreign keys).
 TABLES = (
@@ -47,7 +48,7 @@ def init_app(app: Flask) -> None:
     """Serve the sandbox's API side and chat page when the sandbox is on; register `flask sandbox` either way."""
     _add_accounts_command()
     app.cli.add_command(sandbox_cli)
-    if not app.config["SETTINGS"]["wechat"]["sandbox"]:
+    if not WechatSettings.of(app).sandbox:
         return
     from bot.sandbox import account, messages, sent  # noqa: F401  (their endpoints join the registry / blueprint)
     from bot.sandbox.api import bp

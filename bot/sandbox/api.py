@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from bot.db import session, utcnow
 from bot.models import SandboxCall, SandboxToken
 from bot.sandbox.platform import ENDPOINTS, Answer, Call, Fail, aware, endpoint
+from bot.wechat.settings import WechatSettings
 
 bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/api/cgi-bin")
 
@@ -101,16 +102,16 @@ def _finish_record(call: Call, record: SandboxCall, answer: Answer) -> None:
 
 
 def _check_credentials(call: Call, values: dict) -> None:
-    wechat = call.settings["wechat"]
+    wechat = call.settings.get(WechatSettings)
     if values.get("grant_type") != "client_credential":
         raise Fail(40002, "invalid grant_type")
     if not values.get("appid"):
         raise Fail(41002, "appid missing")
-    if values["appid"] != wechat["app_id"]:
+    if values["appid"] != wechat.app_id:
         raise Fail(40013, "invalid appid")
     if not values.get("secret"):
         raise Fail(41004, "appsecret missing")
-    if values["secret"] != wechat["app_secret"]:
+    if values["secret"] != wechat.app_secret:
         raise Fail(40125, "invalid appsecret")
 
 

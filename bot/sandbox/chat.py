@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from bot.config import AppSettings
 from bot.content import ContentError
 from bot.db import session, utcnow
 from bot.models import Follower, SandboxMedia, SandboxMessage, SandboxUser
@@ -23,6 +24,7 @@ from bot.sandbox.samples import PLACES, SAMPLES, image_type, sample_png
 from bot.sandbox.wire import event_xml, image_xml, location_xml, text_xml
 from bot.wechat.cli import MENU_FILE
 from bot.wechat.menu import load_menu
+from bot.wechat.settings import WechatSettings
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", template_folder="templates", static_folder="static")
 
@@ -34,7 +36,7 @@ Bubble = tuple[str, str, dict[str, Any]]  # side, kind, payload
 def _menu() -> tuple[dict | None, str | None]:
     """The account's menu from content/menu.toml, or the editor's error to show instead."""
     try:
-        return load_menu(MENU_FILE, current_app.config["SETTINGS"]["app"]["public_url"]), None
+        return load_menu(MENU_FILE, AppSettings.of(current_app).public_url), None
     except ContentError as error:
         return None, error.format_message()
 
@@ -75,7 +77,7 @@ def index() -> str:
         places=PLACES,
         samples=SAMPLES,
         suggested=f"测试用户{secrets.randbelow(9000) + 1000}",
-        safe_mode=bool(current_app.config["SETTINGS"]["wechat"]["encoding_aes_key"]),
+        safe_mode=bool(WechatSettings.of(current_app).encoding_aes_key),
     )
 
 
@@ -134,7 +136,7 @@ def _bad(text: str) -> Response:
 def _photo(openid: str, data: bytes, content_type: str) -> tuple[str, Bubble]:
     media_id = store_media(session(), data, content_type, openid)
     session().commit()
-    pic_url = current_app.config["SETTINGS"]["app"]["public_url"].rstrip("/") + media_src(media_id)
+    pic_url = AppSettings.of(current_app).public_url.rstrip("/") + media_src(media_id)
     return image_xml(openid, pic_url, media_id), ("user", "image", {"media_id": media_id})
 
 

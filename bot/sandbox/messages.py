@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.models import Follower, SandboxCall, SandboxMass, SandboxMassReceipt, SandboxTag
 from bot.sandbox.platform import SERVICE_WINDOW, Call, Fail, aware, endpoint, follower
+from bot.wechat.settings import WechatSettings
 
 CUSTOM_TYPES = {"text", "image", "voice", "video", "music", "news", "mpnews", "mpnewsarticle", "msgmenu", "wxcard"}
 MASS_TYPES = {"text", "mpnews", "image", "voice", "mpvideo", "wxcard"}
@@ -123,7 +124,7 @@ def mass_sendall(call: Call) -> dict:
 @endpoint("message/mass/send", channel="mass")
 def mass_send(call: Call) -> dict:
     """A mass send to a list of 2 to 10000 openids (service accounts only)."""
-    if call.settings["wechat"]["account_type"] != "service":
+    if call.settings.get(WechatSettings).account_type != "service":
         raise Fail(48001, "api unauthorized")
     touser = call.body.get("touser")
     if not isinstance(touser, list) or not 2 <= len(touser) <= 10000:
@@ -188,7 +189,7 @@ def _check_account_budget(call: Call, to_all: bool) -> None:
         query = select(func.count()).select_from(SandboxMass).where(SandboxMass.at >= since, *where)
         return call.session.execute(query).scalar_one()
 
-    if call.settings["wechat"]["account_type"] == "subscription":
+    if call.settings.get(WechatSettings).account_type == "subscription":
         if sends(day) >= 1:
             raise Fail(45028, "has no masssend quota")
     elif to_all and (sends(day, SandboxMass.to_all.is_(True)) >= 1 or sends(month, SandboxMass.to_all.is_(True)) >= 4):
@@ -196,7 +197,7 @@ def _check_account_budget(call: Call, to_all: bool) -> None:
 
 
 def _within_follower_budget(call: Call, recipients: list[str]) -> tuple[list[str], list[str]]:
-    if call.settings["wechat"]["account_type"] != "service" or not recipients:
+    if call.settings.get(WechatSettings).account_type != "service" or not recipients:
         return recipients, []
     month, _ = _month_and_day_start(call)
     counts = dict(

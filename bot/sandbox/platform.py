@@ -12,6 +12,7 @@ from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.config import AppSettings, Settings
 from bot.db import aware  # noqa: F401  (re-exported for this package's modules)
 from bot.models import Follower
 
@@ -38,14 +39,14 @@ class Call:
     args: dict[str, str]
     body: dict[str, Any]
     now: datetime
-    settings: dict[str, dict[str, Any]]
+    settings: Settings
     call_id: int = 0
     openid: str | None = None
     note: str | None = None
 
     def local(self) -> datetime:
         """Now in the account's time zone (days and months of the mass-send budget are local)."""
-        return self.now.astimezone(ZoneInfo(self.settings["app"]["timezone"]))
+        return self.now.astimezone(ZoneInfo(self.settings.get(AppSettings).timezone))
 
 
 Answer = dict | Response

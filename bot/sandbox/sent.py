@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template, request
 from sqlalchemy import select
 
+from bot.config import AppSettings
 from bot.db import session
 from bot.models import SandboxCall, SandboxUser
 from bot.sandbox.bubbles import call_summary
@@ -45,7 +46,7 @@ def outbox() -> str:
     recipients = sorted(
         s.execute(select(SandboxCall.openid).where(SandboxCall.openid.is_not(None)).distinct()).scalars()
     )
-    tz = ZoneInfo(current_app.config["SETTINGS"]["app"]["timezone"])
+    tz = ZoneInfo(AppSettings.of(current_app).timezone)
     rows = [
         {
             "id": c.id,

@@ -19,10 +19,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.config import AppSettings
 from bot.console import audit
 from bot.console.security import hash_password
 from bot.db import get_db
 from bot.models import KeyValue, StaffUser
+from bot.wechat.settings import WechatSettings
 
 log = logging.getLogger(__name__)
 MARK = "sandbox.console_accounts"  # key_value row: the usernames the sandbox created, comma-separated
@@ -63,7 +65,7 @@ def ensure_accounts(s: Session) -> list[tuple[str, str, str]]:
 @with_appcontext
 def accounts_command() -> None:
     """Sign-in accounts for the console in sandbox mode (run by `make run`); prints the passwords."""
-    if not current_app.config["SETTINGS"]["wechat"]["sandbox"]:
+    if not WechatSettings.of(current_app).sandbox:
         click.echo("sandbox is off: no console accounts made (use `flask staff add`)")
         return
     with get_db(current_app).scope() as s:
@@ -71,7 +73,7 @@ def accounts_command() -> None:
     if not made:
         click.echo("console accounts exist already; `flask staff passwd <name>` sets a new password")
         return
-    url = current_app.config["SETTINGS"]["app"]["public_url"].rstrip("/") + "/console/"
+    url = AppSettings.of(current_app).public_url.rstrip("/") + "/console/"
     for username, role, password in made:
         # WARNING so that it stands out in the terminal; the sandbox never runs in production.
         log.warning("sandbox console account (%s): %s  password: %s  sign in at %s", role, username, password, url)

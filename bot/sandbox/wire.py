@@ -23,6 +23,7 @@ from werkzeug.test import Client
 
 from bot import clock
 from bot.wechat.render import cdata
+from bot.wechat.settings import WechatSettings
 
 # What WeChat's servers send with each POST (their User-Agent; the body is XML).
 HEADERS = {"User-Agent": "Mozilla/4.0", "Accept": "*/*", "Pragma": "no-cache"}
@@ -93,11 +94,11 @@ class Wire:
     """WeChat's servers for one app: sign, seal, deliver to /wechat in-process, open the reply."""
 
     def __init__(self, app: Flask) -> None:
-        wechat = app.config["SETTINGS"]["wechat"]
-        self.app, self.token = app, wechat["token"]
-        key = wechat["encoding_aes_key"]
+        wechat = WechatSettings.of(app)
+        self.app, self.token = app, wechat.token
+        key = wechat.encoding_aes_key
         # wechatpy's own crypto, not the webhook's: the two sides must agree without sharing code.
-        self.crypto = WeChatCrypto(wechat["token"], key, wechat["app_id"]) if key else None
+        self.crypto = WeChatCrypto(wechat.token, key, wechat.app_id) if key else None
 
     def envelope(self, xml: str, openid: str) -> tuple[dict[str, str], str]:
         """The query and body WeChat sends for `xml`: plain, or encrypted with msg_signature in safe mode."""

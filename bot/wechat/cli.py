@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from bot.config import ROOT
+from bot.config import ROOT, AppSettings
 from bot.wechat.errors import WeChatApiError
 from bot.wechat.menu import describe, load_menu
 
@@ -24,7 +24,7 @@ file_option = click.option(
 
 
 def _load(path: Path) -> dict:
-    return load_menu(path, current_app.config["SETTINGS"]["app"]["public_url"])
+    return load_menu(path, AppSettings.of(current_app).public_url)
 
 
 def _unhandled_keys(menu: dict) -> list[str]:

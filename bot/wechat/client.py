@@ -29,6 +29,7 @@ from bot.wechat.errors import (
     from_errcode,
 )
 from bot.wechat.lean import LeanPoster
+from bot.wechat.settings import WechatSettings
 from bot.wechat.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -86,11 +87,11 @@ class WeChatApi:
     """The official account's API: customer-service, template and mass messages, media, menu, users and tags."""
 
     def __init__(self, app: Flask) -> None:
-        settings = app.config["SETTINGS"]["wechat"]
-        self.appid: str = settings["app_id"]
-        self.secret: str = settings["app_secret"]
-        self.base_url: str = settings["api_base_url"]
-        self.timeout: float = float(settings["timeout"])
+        settings = WechatSettings.of(app)
+        self.appid: str = settings.app_id
+        self.secret: str = settings.app_secret
+        self.base_url: str = settings.api_base_url
+        self.timeout: float = settings.timeout
         self.tokens = TokenStore(get_db(app), self.appid)
         self._local = threading.local()
 

@@ -35,6 +35,7 @@ from bot.wechat.messages import Context, Incoming, TextReply
 from bot.wechat.protocol import KNOWN_EVENTS, KNOWN_TYPES, Refused, dedupe_key
 from bot.wechat.render import SUCCESS, render
 from bot.wechat.router import get_router
+from bot.wechat.settings import WechatSettings
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = 60.0  # seconds between two clean-ups of expired nonces in one process
@@ -138,7 +139,7 @@ class Inbox:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.db = get_db(app)
-        self.window = app.config["SETTINGS"]["wechat"]["replay_window"]
+        self.window = WechatSettings.of(app).replay_window
         self._purged = 0.0
 
     def retried(self, env: Envelope) -> str | None:

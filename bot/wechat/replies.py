@@ -11,10 +11,11 @@ from urllib.parse import quote
 
 from flask import Flask
 
-from bot.config import ROOT
+from bot.config import ROOT, AppSettings
 from bot.content import ContentFile, Source
 from bot.wechat.messages import Context, NewsReply, Reply, TextReply
 from bot.wechat.router import KeywordRule, get_router, normalise
+from bot.wechat.settings import WechatSettings
 
 # Phrases this module needs, with what each is for (named in the error when one is missing).
 REQUIRED_PHRASES = {
@@ -127,7 +128,7 @@ def notice_card(app: Flask, notice: Any) -> NewsReply | None:
     """A one-article news card for a live notice, or None when there is none to show."""
     if notice is None or getattr(notice, "expired", False):
         return None
-    base = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
+    base = AppSettings.of(app).public_url.rstrip("/")
     image = f"{base}/notices/images/{notice.cover}" if getattr(notice, "cover", None) else ""
     return NewsReply(notice.title, notice.summary or "", f"{base}/notices/{notice.slug}", image)
 
@@ -135,7 +136,7 @@ def notice_card(app: Flask, notice: Any) -> NewsReply | None:
 def phrase(app: Flask, key: str, **values: str) -> str:
     """A phrase with {site} (the notices site) and any given placeholders filled in."""
     text = app.extensions["wechat_content"]["phrases"].get()[key]
-    values.setdefault("site", app.config["SETTINGS"]["app"]["public_url"].rstrip("/") + "/notices/")
+    values.setdefault("site", AppSettings.of(app).public_url.rstrip("/") + "/notices/")
     for name, value in values.items():
         text = text.replace("{" + name + "}", value)
     return text
@@ -147,7 +148,7 @@ def notice_list(app: Flask, category: str, limit: int = 5) -> Reply:
     notices = [n for n in (store.latest(category, limit=limit) if store is not None else []) if not n.expired]
     if not notices:
         return TextReply(phrase(app, "notices_none", category=category))
-    base = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
+    base = AppSettings.of(app).public_url.rstrip("/")
     lines = [phrase(app, "notices_intro", category=category)]
     for n, notice in enumerate(notices, 1):
         lines.append(f'{n}. <a href="{base}/notices/{notice.slug}">{html.escape(notice.title, quote=False)}</a>')
@@ -157,9 +158,9 @@ def notice_list(app: Flask, category: str, limit: int = 5) -> Reply:
 
 def init_app(app: Flask) -> None:
     """Load both files (a broken file stops the start with file:line) and keep the router's rules in step."""
-    settings = app.config["SETTINGS"]["wechat"]
-    phrases = ContentFile(_path(settings["phrases_file"]), build_phrases)
-    replies = ContentFile(_path(settings["replies_file"]), build_replies)
+    settings = WechatSettings.of(app)
+    phrases = ContentFile(_path(settings.phrases_file), build_phrases)
+    replies = ContentFile(_path(settings.replies_file), build_replies)
     router = get_router(app)
     replies.listeners.append(lambda rules: router.replace_rules("replies", [keyword_rule(app, r) for r in rules]))
     phrases.load()
@@ -180,6 +181,6 @@ def _path(value: str) -> Path:
 
 def search_url(app: Flask, text: str) -> str:
     """The public site's search page (/notices/search) for a consumer's words."""
-    base = app.config["SETTINGS"]["app"]["public_url"].rstrip("/")
+    base = AppSettings.of(app).public_url.rstrip("/")
     words = " ".join(text.split())[:30]
     return f"{base}/notices/search" + (f"?q={quote(words)}" if words else "")

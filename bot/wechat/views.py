@@ -26,6 +26,7 @@ from bot.wechat import handlers, replies
 from bot.wechat.inbox import Envelope, Inbox
 from bot.wechat.protocol import Cipher, Refused, check_signature, check_timestamp, incoming, parse_xml, read_body
 from bot.wechat.render import SUCCESS
+from bot.wechat.settings import WechatSettings
 
 bp = Blueprint("wechat", __name__)
 log = logging.getLogger(__name__)
@@ -37,10 +38,10 @@ class Webhook:
     """The account's protocol settings, read once: token, AppID, limits and the safe-mode cipher (or None)."""
 
     def __init__(self, app: Flask) -> None:
-        settings = app.config["SETTINGS"]["wechat"]
-        self.token, self.app_id = settings["token"], settings["app_id"]
-        self.body_limit, self.window = settings["body_limit"], settings["replay_window"]
-        key = settings["encoding_aes_key"]
+        settings = WechatSettings.of(app)
+        self.token, self.app_id = settings.token, settings.app_id
+        self.body_limit, self.window = settings.body_limit, settings.replay_window
+        key = settings.encoding_aes_key
         self.cipher = Cipher(self.token, key, self.app_id) if key else None
         self.inbox = Inbox(app)
 

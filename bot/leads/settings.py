@@ -1,0 +1,72 @@
+"""[leads], [calendar] and [notify]: the periods of Order 121, the working-day calendar, the staff's channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar
+
+from bot.config import AppSettings, ConfigError, Section, setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadsSettings(Section):
+    """Complaints and reports; each period is documented with its article in config.toml."""
+
+    NAME: ClassVar[str] = "leads"
+    accept_working_days: int = 7
+    mediation_days: int = 60
+    termination_notice_working_days: int = 7
+    verify_working_days: int = 15
+    verify_extension_working_days: int = 15
+    categories_file: str = "content/categories.toml"
+    branches_file: str = "content/branches.toml"
+    evidence_dir: str = "instance/evidence"
+    media_lifetime_days: int = 3
+    service_window_hours: int = 48
+    consumer_template_id: str = ""
+    branches: dict[str, Any] = setting({})  # per-branch channels, [leads.branches.<code>], checked at init
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarSettings(Section):
+    """The bureau's own record of a year's holidays and 调休 working days."""
+
+    NAME: ClassVar[str] = "calendar"
+    holidays: list[Any] = setting([])
+    workdays: list[Any] = setting([])
+    adjusted_weekends_work: bool = True
+
+    def check(self, source: str, app: AppSettings) -> CalendarSettings:
+        for key in ("holidays", "workdays"):
+            for day in getattr(self, key):
+                try:
+                    date.fromisoformat(str(day))
+                except ValueError:
+                    raise ConfigError(source, f"[calendar] {key}", f"{day!r} is not a date like 2027-01-01") from None
+        return self
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotifySettings(Section):
+    """Where a new lead is announced to staff (a branch may have its own, [leads.branches.<code>])."""
+
+    NAME: ClassVar[str] = "notify"
+    email: list[str] = setting([])
+    wecom_webhook: str = ""
+    wechat_openids: list[str] = setting([])
+    template_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpSettings(Section):
+    """The mail server the staff's e-mail notices go through."""
+
+    NAME: ClassVar[str] = "smtp"
+    host: str = ""
+    port: int = 587
+    user: str = setting("", env="SMTP_USER")
+    password: str = setting("", env="SMTP_PASSWORD")
+    sender: str = setting("", key="from")
+    starttls: bool = True
+    timeout: float = 10.0
