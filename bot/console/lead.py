@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from bot.clock import utcnow
 from bot.config import ROOT
 from bot.console import audit, bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.settings import ConsoleSettings
 from bot.console.signs import find_signs
-from bot.db import session
-from bot.leads import deadlines
+from bot.db import aware, session
+from bot.leads import conversation, deadlines
 from bot.leads.create import rules
 from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
@@ -48,7 +50,7 @@ def _timeline(lead: Lead) -> list[dict]:
     if ids:
         rows = s.execute(select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids)))
         names = {i: d or u for i, d, u in rows}
-    return [
+    items = [
         {
             "e": e,
             "name": EVENT_NAMES.get(e.kind, "记录"),
@@ -56,6 +58,10 @@ def _timeline(lead: Lead) -> list[dict]:
         }
         for e in events
     ]
+    for m in conversation.messages(s, lead.id):  # what the consumer wrote (text or a photo)
+        said = SimpleNamespace(kind="consumer_message", status=None, at=m.at, text=m.text, detail={})
+        items.append({"e": said, "name": "消费者留言", "actor": "消费者", "photo": m.evidence_id, "new": not m.read_at})
+    return sorted(items, key=lambda item: aware(item["e"].at))
 
 
 def configured_branches() -> list[tuple[str, str]]:
@@ -104,8 +110,12 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
 @bp.get("/leads/<int:lead_id>")
 @requires(*LEAD_ROLES)
 def lead(lead_id: int):
-    """The lead page, phone masked."""
-    return render_template("console/lead.html", **_context(visible_lead(lead_id)))
+    """The lead page, phone masked; the consumer's new messages are marked read once shown."""
+    found = visible_lead(lead_id)
+    page = render_template("console/lead.html", **_context(found))
+    if conversation.mark_read(session(), found.id, utcnow()):
+        session().commit()
+    return page
 
 
 @bp.post("/leads/<int:lead_id>/reveal")

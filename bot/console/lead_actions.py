@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, url_for
 
+from bot.clock import utcnow
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.cells import without_controls
 from bot.console.replies import enqueue_reply
 from bot.db import session
-from bot.leads import deadlines
+from bot.leads import conversation, deadlines
 from bot.leads.create import rules
 from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import Decision, TransitionError, transition
@@ -71,6 +72,7 @@ def lead_reply(lead_id: int):
         s.add(LeadEvent(lead_id=lead.id, actor_id=current_staff().id, kind="reply", text=text,
                         detail={"outbox_id": item.id}))  # fmt: skip
         audit.record(s, "reply", lead_id=lead.id, detail=f"答复 {len(text)} 字")
+        conversation.open_after_reply(s, lead, utcnow())  # the consumer's answer comes back to this lead
         s.commit()
         flash("答复已提交发送，送达情况见下方“答复消费者”。")
     return _back(lead_id)

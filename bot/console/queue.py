@@ -14,7 +14,7 @@ from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads
 from bot.console.forms import parse_date, parse_int
 from bot.console.settings import ConsoleSettings
 from bot.db import session
-from bot.leads import deadlines
+from bot.leads import conversation, deadlines
 from bot.leads.create import rules
 from bot.leads.workflow import ALL_STATUSES, KIND_NAMES, MOVED_EARLIER, OPEN_STATUSES
 from bot.models import Lead, StaffUser
@@ -99,6 +99,7 @@ def decorate(rows: list, today: date) -> list[dict]:
         )
         names = {i: d or u for i, d, u in found}
     moved = moved_earlier([r.id for r in rows])
+    unread = conversation.unread_counts(session(), [r.id for r in rows])
     out = []
     for r in rows:
         left = clock.days_left(current_app, today, r.next_due)
@@ -109,6 +110,7 @@ def decorate(rows: list, today: date) -> list[dict]:
                 "assignee": names.get(r.assignee_id, ""),
                 "kind_name": KIND_NAMES.get(r.kind, r.kind),
                 "moved": moved.get(r.id),
+                "unread": unread.get(r.id, 0),
             }
         )
     return out

@@ -10,11 +10,12 @@ from sqlalchemy import bindparam, select
 
 from bot.db import aware
 from bot.db.statements import Prepared, dialect_insert
-from bot.dialogue import progress
+from bot.dialogue import conversation, progress
 from bot.dialogue.flow import Flow, discard
 from bot.dialogue.settings import DialogueSettings
 from bot.dialogue.steps import next_step
 from bot.dialogue.texts import texts
+from bot.leads.conversation import FLOW as CONVERSATION
 from bot.models import DialogueState
 from bot.models.followers import SET_IN_DIALOGUE
 from bot.wechat.messages import Context, Reply, TextReply
@@ -44,10 +45,12 @@ def init_app(app: Flask) -> None:
     )
     router.menu(MENU_KEY)(start_by_menu)
     progress.register(router)  # 进度: the consumer's own leads
+    conversation.register(router)  # 补充 <编号>: add to an open lead
 
 
 def _load(ctx: Context) -> DialogueState | None:
-    query = select(DialogueState).where(DialogueState.openid == ctx.msg.openid, DialogueState.flow == FLOW)
+    """The sender's state row: the complaint dialogue (flow "lead") or a conversation about a lead."""
+    query = select(DialogueState).where(DialogueState.openid == ctx.msg.openid)
     return ctx.session.execute(query.with_for_update()).scalar_one_or_none()
 
 
@@ -72,6 +75,8 @@ def intercept(ctx: Context) -> object:
     state = _load(ctx)
     if state is None:
         return NOT_MINE
+    if state.flow == CONVERSATION:
+        return conversation.handle(ctx, state)
     idle = DialogueSettings.of(ctx.app).idle_minutes
     if ctx.now - aware(state.updated_at) > timedelta(minutes=idle):
         discard(ctx, state)
@@ -134,6 +139,9 @@ def start(ctx: Context, kind: str | None, before: str = "") -> Reply:
         state.step = next_step("kind", flow.data)
         intro = texts(ctx.app).get(f"start.{kind}")
     flow.save()
+    if ctx.in_dialogue is not False and (held := _load(ctx)) is not None and held.flow == CONVERSATION:
+        ctx.session.delete(held)  # a new complaint ends the conversation about an older one
+        ctx.session.flush()
     values = {c: getattr(state, c) for c in ("openid", "flow", "step", "data", "history", "updated_at", "note")}
     if _open(ctx, values) is None:  # a concurrent message of the same user opened it first
         state = _load(ctx)

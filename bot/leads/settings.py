@@ -24,6 +24,7 @@ class LeadsSettings(Section):
     evidence_dir: str = "instance/evidence"
     media_lifetime_days: int = 3
     service_window_hours: int = 48
+    conversation_days: int = 7
     consumer_template_id: str = ""
     branches: dict[str, Any] = setting({})  # per-branch channels, [leads.branches.<code>], checked at init
 

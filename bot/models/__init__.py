@@ -1,7 +1,7 @@
 """Every model, imported so that Base.metadata knows them all (migrations, tests)."""
 
 from bot.models.followers import DialogueState, Follower, InboundMessage
-from bot.models.leads import Evidence, Lead, LeadEvent
+from bot.models.leads import Evidence, Lead, LeadEvent, LeadMessage
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
 from bot.models.pushes import Delivery, MassSend, Push
 from bot.models.sandbox import (
@@ -28,6 +28,7 @@ __all__ = [
     "KeyValue",
     "Lead",
     "LeadEvent",
+    "LeadMessage",
     "MassSend",
     "OutboxItem",
     "Push",

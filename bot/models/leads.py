@@ -1,4 +1,4 @@
-"""Leads (线索): complaints and reports, their timeline and their evidence."""
+"""Leads (线索): complaints and reports, their timeline, the consumer's messages and their evidence."""
 
 from __future__ import annotations
 
@@ -93,6 +93,20 @@ class LeadEvent(Base):
     lead_kind: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class LeadMessage(Base):
+    """What the consumer wrote to the staff about a lead (after a staff reply, or with 补充): text or a photo."""
+
+    __tablename__ = "lead_message"
+    __table_args__ = (Index("ix_lead_message_unread", "lead_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text: Mapped[str | None] = mapped_column(EncryptedText)  # the consumer's own words: personal data
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when staff first saw it on the lead page
 
 
 class Evidence(Base):
