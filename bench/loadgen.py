@@ -1,8 +1,12 @@
 """A small HTTP/1.1 keep-alive load generator: replays requests built in advance, from its own process.
 
 Usage: python bench/loadgen.py REQUESTS.jsonl --port 8000 [--concurrency 16] [--seconds 10] [--max N]
-Each line of the file is {"method", "path", "headers", "body"}; each request is sent at most once, so every nonce,
-timestamp and MsgId is fresh. Prints one JSON object: count, errors, seconds, rps, p50/p90/p99 in milliseconds.
+                               [--check TOKEN:AES_KEY:APP_ID]
+Each line of the file is {"method", "path", "headers", "body"} and, for a message, "expect" (the sender's openid);
+each request is sent at most once, so every nonce, timestamp and MsgId is fresh. Prints one JSON object: count,
+errors, seconds, rps, p50/p90/p99 in milliseconds, and with --check `wrong`: the replies WeChat would not deliver to
+the sender (bad signature, not decryptable, addressed to someone else, empty), checked after the timed window so that
+checking costs the servers nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ import statistics
 import time
 
 
-def load(path: str) -> list[bytes]:
-    """Serialise every request line to raw HTTP bytes up front (no work on the hot path)."""
+def load(path: str) -> list[tuple[bytes, str | None]]:
+    """Every request line as raw HTTP bytes made up front (nothing on the hot path), with its expected addressee."""
     raw = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -23,12 +27,12 @@ def load(path: str) -> list[bytes]:
             body = req.get("body", "").encode()
             head = [f"{req['method']} {req['path']} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
             head += [f"{k}: {v}" for k, v in req.get("headers", {}).items()]
-            raw.append(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            raw.append((("\r\n".join(head) + "\r\n\r\n").encode() + body, req.get("expect")))
     return raw
 
 
-async def read_response(reader: asyncio.StreamReader) -> int:
-    """Read one response; return its status code."""
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Read one response; return its status code and body."""
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionError("closed")
@@ -41,24 +45,24 @@ async def read_response(reader: asyncio.StreamReader) -> int:
         name, _, value = line.decode("latin-1").partition(":")
         if name.lower() == "content-length":
             length = int(value)
-    if length:
-        await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length) if length else b""
 
 
-async def worker(port: int, queue: list[bytes], deadline: float, lat: list[float], errs: list[int]) -> None:
+async def worker(port: int, queue: list, deadline: float, lat: list[float], errs: list[int], seen: list) -> None:
     reader = writer = None
     while queue and time.perf_counter() < deadline:
-        req = queue.pop()
+        req, expect = queue.pop()
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
             t0 = time.perf_counter()
             writer.write(req)
-            status = await read_response(reader)
+            status, body = await read_response(reader)
             lat.append(time.perf_counter() - t0)
             if status >= 400:
                 errs.append(status)
+            elif expect is not None:
+                seen.append((expect, body))
         except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             errs.append(0)
             if writer is not None:
@@ -73,9 +77,10 @@ async def main(args: argparse.Namespace) -> dict:
     queue.reverse()
     lat: list[float] = []
     errs: list[int] = []
+    seen: list[tuple[str, bytes]] = []
     started = time.perf_counter()
     deadline = started + args.seconds
-    await asyncio.gather(*(worker(args.port, queue, deadline, lat, errs) for _ in range(args.concurrency)))
+    await asyncio.gather(*(worker(args.port, queue, deadline, lat, errs, seen) for _ in range(args.concurrency)))
     elapsed = time.perf_counter() - started
     ms = sorted(x * 1000 for x in lat)
 
@@ -92,7 +97,31 @@ async def main(args: argparse.Namespace) -> dict:
         "p90": pct(0.90),
         "p99": pct(0.99),
         "mean": round(statistics.fmean(ms), 2) if ms else 0.0,
+        **({"wrong": wrong_replies(seen, *args.check.split(":"))} if args.check else {}),
     }
+
+
+def wrong_replies(seen: list[tuple[str, bytes]], token: str, key: str, app_id: str) -> int:
+    """How many replies WeChat would not show the sender: a safe-mode envelope whose signature or cipher fails, a
+    reply addressed to another user or from another account, or no reply at all where one was due."""
+    import xml.etree.ElementTree as ET
+
+    from wechatpy.crypto import WeChatCrypto
+
+    crypto = WeChatCrypto(token, key, app_id)
+    wrong = 0
+    for openid, body in seen:
+        try:
+            root = ET.fromstring(body)
+            if root.findtext("Encrypt") is not None:  # safe mode: the signature, the cipher and the AppID checked
+                sealed = [root.findtext(k) or "" for k in ("MsgSignature", "TimeStamp", "Nonce")]
+                root = ET.fromstring(crypto.decrypt_message(body, *sealed))
+            ok = root.findtext("ToUserName") == openid and root.findtext("MsgType") in ("text", "news")
+            ok = ok and bool(root.findtext("Content") or root.findtext("ArticleCount"))
+        except Exception:  # a reply that does not parse or decrypt is a wrong reply
+            ok = False
+        wrong += not ok
+    return wrong
 
 
 if __name__ == "__main__":
@@ -102,4 +131,5 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max", type=int, default=0)
+    parser.add_argument("--check", default="", help="TOKEN:AES_KEY:APP_ID: count the wrong replies")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

@@ -4,7 +4,7 @@ Writes bench/results/<date>.md. Every figure is absolute and as a ratio to the f
 Environment: BENCH_SECONDS (per round, default 8), BENCH_ROUNDS (3), BENCH_DATABASES ("sqlite,postgresql"),
 BENCH_ONLY (comma-separated words: run only the scenarios whose name contains one, e.g. "keyword,retried"),
 BENCH_WORKERS / BENCH_THREADS (gunicorn, default 2 x 4), BENCH_COLDSTART=0 (skip bench/coldstart.py),
-BENCH_CEILING=0 (skip the ceiling rows, bench/ceiling.py),
+BENCH_CEILING=0 (skip the ceiling rows, bench/ceiling.py, and the peers, bench/peers.py),
 BENCH_KEEP=1 (keep the temporary directory with the servers' logs).
 """
 
@@ -124,8 +124,9 @@ class Server:
         self.log.close()
 
 
-def load(server: Server, requests: list[dict], work: Path, seconds: float) -> dict:
-    """Replay requests from a separate process; add server CPU per request."""
+def load(server: Server, requests: list[dict], work: Path, seconds: float, *, check: bool = True) -> dict:
+    """Replay requests from a separate process; add server CPU per request. `check`: count the wrong replies (not
+    for the floor, whose `success` is no reply)."""
     path = work / "requests.jsonl"
     wire.write(str(path), requests)
     cpu0 = server.cpu_seconds()
@@ -140,6 +141,7 @@ def load(server: Server, requests: list[dict], work: Path, seconds: float) -> di
             str(CONCURRENCY),
             "--seconds",
             str(seconds),
+            *(["--check", f"{WECHAT['token']}:{WECHAT['encoding_aes_key']}:{WECHAT['app_id']}"] if check else []),
         ],
         capture_output=True,
         text=True,
@@ -174,7 +176,7 @@ def main() -> None:
                     continue
                 per = results.setdefault(f"{database}: {name}", {"app": [], "floor": []})
                 for _ in range(rounds):
-                    per["floor"].append(load(floor, scenario(state, floor=True), work, seconds))
+                    per["floor"].append(load(floor, scenario(state, floor=True), work, seconds, check=False))
                     per["app"].append(load(app_server, scenario(state, floor=False), work, seconds))
                     print(
                         f"{database:10} {name:28} app {per['app'][-1]['rps']:8.1f} rps   "
@@ -202,6 +204,9 @@ CEILINGS = {
         "ceiling: WeChat protocol alone, no database": "bench.ceiling:app",
         "ceiling, sqlite: protocol + one look-up (a retry's least)": "bench.ceiling:lookup",
         "ceiling, sqlite: protocol + one durable row, group commit (a fresh message's least)": "bench.ceiling:durable",
+        "peer: bare wechatpy webhook (Flask, safe mode, text reply, no database)": "bench.peers:wechatpy_app",
+        "peer: WeRoBot 1.13.1, session off": "bench.peers:werobot_plain",
+        "peer: WeRoBot 1.13.1, default session (SQLite)": "bench.peers:werobot_session",
     },
     "postgresql": {
         "ceiling, postgresql: protocol + one look-up (a retry's least)": "bench.ceiling:pg_lookup",
@@ -213,10 +218,11 @@ CEILINGS = {
 
 
 def ceilings(results: dict, work: Path, seconds: float, rounds: int, database: str, url: str) -> None:
-    """bench/ceiling.py against the same floor: the best any webhook in this stack can do for a safe-mode message."""
+    """bench/ceiling.py against the same floor: the best any webhook in this stack can do for a safe-mode message;
+    with SQLite, the peers (bench/peers.py) too."""
     from bench.scenarios import keyword_text
 
-    env = {"CEILING_DB": str(work / "ceiling.db"), "CEILING_PG_URL": url}
+    env = {"CEILING_DB": str(work / "ceiling.db"), "CEILING_PG_URL": url, "PEER_SESSION_DB": str(work / "werobot.db")}
     if database == "postgresql":
         import psycopg
 
@@ -227,9 +233,9 @@ def ceilings(results: dict, work: Path, seconds: float, rounds: int, database: s
     floor = Server("bench.floor:app", {}, work / "floor.log")
     servers = {name: Server(target, env, work / "ceiling.log") for name, target in CEILINGS[database].items()}
     try:
-        load(floor, keyword_text({}, floor=True), work, seconds)  # warm, as prepare() does for the scenarios
+        load(floor, keyword_text({}, floor=True), work, seconds, check=False)  # warm, as prepare() does
         for _ in range(rounds):
-            measured = load(floor, keyword_text({}, floor=True), work, seconds)
+            measured = load(floor, keyword_text({}, floor=True), work, seconds, check=False)
             for name, server in servers.items():
                 per = results.setdefault(name, {"app": [], "floor": []})
                 per["floor"].append(measured)
@@ -273,8 +279,8 @@ def report(results: dict, seconds: float, rounds: int) -> None:
         f"round, {rounds} rounds (median, spread = max-min of the ratio). Machine: {os.cpu_count()} cores.",
         "",
         "| scenario | req/s | floor req/s | ratio (spread) | p50 ms | p90 ms | p99 ms | errors | CPU µs/req | "
-        "floor CPU µs/req | RSS MB/worker |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "floor CPU µs/req | RSS MB/worker | wrong replies |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, per in results.items():
         ratios = [a["rps"] / f["rps"] for a, f in zip(per["app"], per["floor"], strict=True) if f["rps"]]
@@ -282,10 +288,11 @@ def report(results: dict, seconds: float, rounds: int) -> None:
         floor_rps = statistics.median(r["rps"] for r in per["floor"])
         floor_cpu = statistics.median(r["cpu_us"] for r in per["floor"])
         errors = sum(r["errors"] for r in per["app"])
+        wrong = sum(r.get("wrong", 0) for r in per["app"])
         lines.append(
             f"| {name} | {med['rps']:.0f} | {floor_rps:.0f} | {statistics.median(ratios):.2f} "
             f"({max(ratios) - min(ratios):.2f}) | {med['p50']:.1f} | {med['p90']:.1f} | {med['p99']:.1f} | "
-            f"{errors} | {med['cpu_us']:.0f} | {floor_cpu:.0f} | {med['rss_mb']:.0f} |"
+            f"{errors} | {med['cpu_us']:.0f} | {floor_cpu:.0f} | {med['rss_mb']:.0f} | {wrong} |"
         )
     if any(name.startswith("ceiling:") for name in results):
         lines += [
@@ -294,7 +301,9 @@ def report(results: dict, seconds: float, rounds: int) -> None:
             "callable that does only what WeChat's safe mode demands (signatures, replay window, AES both ways, XML), "
             "then the same plus the least a retry or a fresh message must do in the database (one read by key; one "
             "row written durably). No webhook in this stack can beat them; the app's ratio is read against them "
-            '(bench/README.md, "The ceiling").',
+            '(bench/README.md, "The ceiling"). The peer rows are bench/peers.py: the same requests answered by a '
+            "bare wechatpy webhook and by WeRoBot with and without its session. Wrong replies: replies WeChat would "
+            "not show the sender (checked by bench/loadgen.py after each round: signature, cipher, addressee).",
         ]
     if os.environ.get("BENCH_COLDSTART", "1") != "0":
         cold = subprocess.run(

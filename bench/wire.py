@@ -39,6 +39,7 @@ def text_request(cfg: dict, openid: str, text: str, msgid: int, *, safe: bool) -
         "path": "/wechat?" + urlencode(query),
         "headers": {"Content-Type": "text/xml"},
         "body": body,
+        "expect": openid,
     }
 
 
