@@ -2,6 +2,7 @@
 
 from bot.models.followers import DialogueState, Follower, InboundMessage
 from bot.models.leads import Evidence, Lead, LeadEvent
+from bot.models.notices import NOTICE_STATES, UNDELIVERED, LeadNotice
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
 from bot.models.pushes import Delivery, MassSend, Push
 from bot.models.sandbox import (
@@ -18,6 +19,8 @@ from bot.models.staff import ConsoleSession, StaffUser
 from bot.models.webhook import WebhookNonce
 
 __all__ = [
+    "NOTICE_STATES",
+    "UNDELIVERED",
     "AuditEntry",
     "ConsoleSession",
     "Delivery",
@@ -28,6 +31,7 @@ __all__ = [
     "KeyValue",
     "Lead",
     "LeadEvent",
+    "LeadNotice",
     "MassSend",
     "OutboxItem",
     "Push",
