@@ -124,7 +124,10 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "evidence_dir": Setting(str, "instance/evidence"),
         "media_lifetime_days": Setting(int, 3),
         "service_window_hours": Setting(int, 48),
-        "consumer_template_id": Setting(str, ""),
+        "consumer_template_id": Setting(str, "", "WECHAT_CONSUMER_TEMPLATE_ID"),
+        "decisions_file": Setting(str, "content/decisions.toml"),
+        "page_link_days": Setting(int, 30),
+        "tell_reporter_outcome": Setting(bool, False),
         "branches": Setting(dict, {}),
     },
     "dialogue": {

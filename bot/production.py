@@ -3,7 +3,8 @@
 Production (`[app] production = true` or APP_PRODUCTION=1) stops at start, with one line naming the key, on anything
 that would be unsafe to serve: a session secret shorter than 32 bytes or copied from an example; any credential that
 ships in this repository; no app secret; plain mode (the messages unencrypted) unless `[wechat] allow_plain_mode`;
-SQLite unless `[database] allow_sqlite_in_production`; an http API base that is not a loopback address; the sandbox.
+SQLite unless `[database] allow_sqlite_in_production`; an http API base that is not a loopback address; the sandbox;
+on a service account, no template id for the consumers' notices (`[leads] consumer_template_id`).
 Outside production, a missing session secret or data key is generated once into instance/.
 """
 
@@ -30,6 +31,7 @@ PUBLIC_EXAMPLES = frozenset(
         "wxbench000000000001",
     }
 )
+SANDBOX_TEMPLATE = "SANDBOX-CONSUMER-PROGRESS"  # the shipped config.toml's, accepted by the sandbox only
 CREDENTIALS = (("wechat", "app_id"), ("wechat", "app_secret"), ("wechat", "token"), ("wechat", "encoding_aes_key"))
 
 
@@ -74,6 +76,14 @@ def refuse_unsafe(source: str, s: dict[str, dict[str, Any]]) -> None:
             source,
             "[database] url",
             "SQLite in production (use PostgreSQL, or allow_sqlite_in_production = true on purpose)",
+        )
+    template = s["leads"]["consumer_template_id"].strip()
+    if wechat["account_type"] == "service" and (not template or template == SANDBOX_TEMPLATE):
+        raise ConfigError(
+            source,
+            "[leads] consumer_template_id",
+            "is required in production: a notice to a consumer who last wrote more than 48 hours ago can only go as "
+            "a template message (set WECHAT_CONSUMER_TEMPLATE_ID to the id of the account's progress template)",
         )
     base = urlsplit(wechat["api_base_url"])
     if base.scheme != "https" and not _loopback(base.hostname or ""):
