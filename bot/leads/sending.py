@@ -39,6 +39,26 @@ def chat_text(full: str, link: str) -> str:
     return f"{cut}……\n{link}"
 
 
+# What staff read on the lead when a notice could not be sent (the platform's own words follow in brackets).
+EXPLAINED = (
+    ("unsubscribed", "消费者已取消关注公众号"),
+    ("consumer_template_id", "超过 48 小时，只能发模板消息，但没有配置模板"),
+    ("40037", "模板消息被微信拒绝（模板 ID 无效）"),
+    ("no WeChat user", "此线索没有对应的微信用户"),
+    ("ApiTimeout", "微信平台多次没有响应"),
+    ("ApiConnectionError", "多次连接不上微信平台"),
+    ("error -1", "微信平台繁忙，多次重试仍未成功"),
+)
+
+
+def explain(error: str) -> str:
+    """The failure in staff's words, with the technical message kept after it."""
+    for marker, words in EXPLAINED:
+        if marker in error:
+            return f"{words}（{error}）"
+    return f"发送未成功（{error}）"
+
+
 def _record(session, item, result, error) -> None:
     notice = session.get(LeadNotice, json.loads(item.payload)["notice_id"])
     if notice is None or (result or {}).get("skipped"):
@@ -47,7 +67,7 @@ def _record(session, item, result, error) -> None:
     if error is None:
         notice.state, notice.channel, notice.delivered_at, notice.error = "sent", result["channel"], utcnow(), None
     elif notice.state == "queued":  # not recorded offline meanwhile
-        notice.state, notice.error = "failed", error
+        notice.state, notice.error = "failed", explain(error)
     detail = {"notice_id": notice.id, "title": notice.title, "outbox_id": item.id, **(result or {})}
     if error:
         detail["error"] = error
