@@ -69,6 +69,31 @@ def test_the_status_change_and_its_notice_are_one_transaction(app, monkeypatch):
         assert s.scalars(select(LeadEvent).where(LeadEvent.lead_id == other)).all() == []
 
 
+def test_a_lead_without_a_wechat_user_is_told_offline(app):
+    add_staff(app, "h", "handler", "shiqi")
+    lead_id = add_lead(app, openid=None)
+    staff = Staff(app, "h")
+    staff.post(f"/console/leads/{lead_id}/status", data={"to": "已受理"})
+    [notice] = notices(app, lead_id)
+    assert notice.state == "offline" and notice.outbox_id is None and _items(app, lead_id) == []
+    page = staff.get(f"/console/leads/{lead_id}").get_data(as_text=True)
+    assert "此线索没有对应的微信用户" in page and 'id="offline-banner"' in page
+
+
+def test_a_notice_of_another_lead_cannot_be_recorded_through_this_one(app):
+    add_staff(app, "h", "handler", "shiqi")
+    mine, theirs = add_lead(app, openid=None), add_lead(app, openid=None, branch="dongqu")
+    with get_db(app).scope() as s:
+        decide(s, app, s.get(Lead, theirs), "已受理", today=date(2026, 5, 7))
+    [notice] = notices(app, theirs)
+    form = {"method": "电话", "on": "2026-11-30", "by": "李办理"}
+    staff = Staff(app, "h")
+    answer = staff.post(f"/console/leads/{mine}/notices/{notice.id}/offline", data=form, follow_redirects=True)
+    assert "找不到这份告知" in answer.get_data(as_text=True)
+    assert staff.post(f"/console/leads/{theirs}/notices/{notice.id}/offline", data=form).status_code == 404
+    assert notices(app, theirs)[0].state == "offline"
+
+
 def test_a_refused_move_in_the_console_writes_no_notice(app):
     add_staff(app, "h", "handler", "shiqi")
     lead_id = add_lead(app)
