@@ -80,8 +80,9 @@ class Section:
         naming the key."""
         return self
 
-    def refuse_in_production(self, source: str) -> None:
-        """Raise ConfigError, naming the key, on a value a production start must not run with (bot/production.py)."""
+    def refuse_in_production(self, source: str, settings: Settings) -> None:
+        """Raise ConfigError, naming the key, on a value a production start must not run with (bot/production.py);
+        `settings` has the other sections, for a rule that depends on one of them."""
 
     @classmethod
     def build(cls: type[S], source: str, given: dict[str, Any]) -> S:
@@ -142,7 +143,7 @@ class AppSettings(Section):
     timezone: str = "Asia/Shanghai"
     trusted_proxies: int = 0
 
-    def refuse_in_production(self, source: str) -> None:
+    def refuse_in_production(self, source: str, settings: Settings) -> None:
         from bot.production import refuse_weak_secrets
 
         refuse_weak_secrets(source, self)
@@ -194,10 +195,11 @@ def load(sections: Iterable[type[Section]], test_config: Mapping[str, Any] | Non
     app = built[AppSettings]
     for cls in classes:
         built[cls] = built[cls].check(source, app)  # type: ignore[assignment]
+    settings = Settings(source, built)
     if app.production:
         for section in built.values():
-            section.refuse_in_production(source)
-    return Settings(source, built)
+            section.refuse_in_production(source, settings)
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Production (`[app] production = true` or APP_PRODUCTION=1) stops at start, with one line naming the key, on anything
 that would be unsafe to serve: a session secret shorter than 32 bytes or copied from an example; any credential that
 ships in this repository; no app secret; plain mode (the messages unencrypted) unless `[wechat] allow_plain_mode`;
-SQLite unless `[database] allow_sqlite_in_production`; an http API base that is not a loopback address; the sandbox.
+SQLite unless `[database] allow_sqlite_in_production`; an http API base that is not a loopback address; the sandbox;
+on a service account, no template id for the consumers' notices (`[leads] consumer_template_id`).
 Each section refuses its own values (`Section.refuse_in_production`) with the helpers here; outside production, a
 missing session secret or data key is generated once into instance/.
 """
@@ -29,6 +30,7 @@ PUBLIC_EXAMPLES = frozenset(
         "wxbench000000000001",
     }
 )
+SANDBOX_TEMPLATE = "SANDBOX-CONSUMER-PROGRESS"  # the shipped config.toml's, accepted by the sandbox only
 CREDENTIALS = (("wechat", "app_id"), ("wechat", "app_secret"), ("wechat", "token"), ("wechat", "encoding_aes_key"))
 
 

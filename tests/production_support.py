@@ -47,6 +47,7 @@ def secrets_env(db_url: str) -> dict[str, str]:
         "WECHAT_APP_SECRET": "test-app-secret",
         "WECHAT_TOKEN": TOKEN,
         "WECHAT_ENCODING_AES_KEY": AES_KEY,
+        "WECHAT_CONSUMER_TEMPLATE_ID": "progress-template-of-this-account",
         "DATABASE_URL": db_url,
     }
 

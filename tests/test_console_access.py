@@ -29,6 +29,7 @@ ROUTES = {
     "console.lead_pause": ("POST", "/console/leads/{lead}/pause", LEADS, {"reason": ""}),
     "console.lead_resume": ("POST", "/console/leads/{lead}/resume", LEADS, {}),
     "console.lead_extend": ("POST", "/console/leads/{lead}/extend", LEADS, {"approver": ""}),
+    "console.notice_offline": ("POST", "/console/leads/{lead}/notices/1/offline", LEADS, {"method": ""}),
     "console.evidence": ("GET", "/console/evidence/{evidence}", LEADS, None),
     "console.export_form": ("GET", "/console/export", LEADS, None),
     "console.export_download": ("POST", "/console/export", LEADS, {"status": "all"}),

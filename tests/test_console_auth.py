@@ -111,6 +111,7 @@ def test_session_cookie_flags(db_url):
             app=production,
             wechat={"encoding_aes_key": "K" * 43},
             database={"allow_sqlite_in_production": True},
+            leads={"consumer_template_id": "prod-progress-template"},
         )
     )
     add_staff(app, "wu", "admin")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -10,8 +9,7 @@ from sqlalchemy import select
 
 from bot import create_app
 from bot.db import get_db
-from bot.models import Lead, OutboxItem
-from bot.privacy import decrypt
+from bot.models import Lead, LeadNotice
 from tests.browser import ARTIFACTS, MARKS, chromium_context, serve
 from tests.conftest import make_config
 from tests.console_support import PASSWORD, add_lead, add_staff
@@ -68,7 +66,8 @@ def test_handler_works_a_complaint_to_the_end(served, page):
     page.get_by_role("button", name="发送答复").click()
     page.wait_for_load_state()
     assert "答复已提交发送" in page.content()
-    assert "等待发送" in page.locator("#reply").inner_text()
+    notices = page.locator("#notices").inner_text()
+    assert "投诉受理告知" in notices and "办理人员答复" in notices and "排队中" in notices
     _move(page, "已办结", outcome="经调解，商家退款 35 元。")
     timeline = page.locator("#timeline").inner_text()
     for text in ("已受理", "调解中", "已办结", "答复消费者", "经调解，商家退款 35 元。"):
@@ -76,10 +75,11 @@ def test_handler_works_a_complaint_to_the_end(served, page):
 
     with get_db(app).scope() as s:
         lead = s.scalar(select(Lead).where(Lead.ticket == "T20260506001"))
-        assert (lead.status, lead.outcome, lead.next_due) == ("已办结", "经调解，商家退款 35 元。", None)
-        item = s.scalar(select(OutboxItem).where(OutboxItem.lead_id == lead.id))
-        raw = item.payload if item.payload.startswith("{") else decrypt(item.payload)
-        assert json.loads(raw)["text"] == "您好，经调解商家同意退款，请留意到账。"
+        # Closed; the acceptance notice, not sent yet (no outbox run here), still holds its Art 15 deadline.
+        assert (lead.status, lead.outcome, lead.next_due) == ("已办结", "经调解，商家退款 35 元。", lead.accept_due)
+        sent = s.scalars(select(LeadNotice).where(LeadNotice.lead_id == lead.id).order_by(LeadNotice.id)).all()
+        assert [n.kind for n in sent] == ["accepted", "reply", "agreement"]
+        assert sent[1].text == "您好，经调解商家同意退款，请留意到账。" and "经调解，商家退款 35 元。" in sent[2].text
 
     page.get_by_role("link", name="统计").click()
     page.goto(base + "/console/stats?from=2026-04-01&to=2026-06-30")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.db import get_db
 from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import Decision, TransitionError, transition
-from bot.models import AuditEntry, Lead, LeadEvent, OutboxItem
+from bot.models import AuditEntry, Lead, LeadEvent, LeadNotice, OutboxItem
 from tests.console_support import OTHER_PHONE, PHONE, Staff, add_evidence, add_lead, add_staff
 from tests.timekeeping import at
 
@@ -168,7 +168,8 @@ def test_work_a_complaint_through_the_console(app):
     for to, extra in (("已受理", {}), ("调解中", {}), ("已办结", {"outcome": "商家退款 300 元"})):
         assert staff.post(f"{url}/status", data={"to": to, **extra}).status_code == 303
     lead = _lead(app, lead_id)
-    assert (lead.status, lead.outcome, lead.next_due) == ("已办结", "商家退款 300 元", None)
+    # Closed, but the acceptance notice has not reached the consumer yet (no outbox run): its Art 15 deadline stays.
+    assert (lead.status, lead.outcome, lead.next_due) == ("已办结", "商家退款 300 元", lead.accept_due)
     assert [e.status for e in _events(app, lead_id, "status")] == ["已受理", "调解中", "已办结"]
     assert [a.detail for a in _audit(app, "status_change")] == ["新线索 → 已受理", "已受理 → 调解中", "调解中 → 已办结"]
     final = staff.get(url).get_data(as_text=True)
@@ -195,20 +196,18 @@ def test_reply_goes_to_the_outbox_and_shows_its_delivery(app):
     staff = Staff(app, "h")
     url = f"/console/leads/{lead_id}"
     assert "答复内容不能为空" in staff.post(f"{url}/reply", data={"text": ""}, follow_redirects=True).get_data(True)
-    staff.post(f"{url}/reply", data={"text": "您好，您的投诉已受理。"})
+    staff.post(f"{url}/reply", data={"text": "您好，商家同意下周上门检修。"})
     with get_db(app).scope() as s:
         item = s.scalar(select(OutboxItem).where(OutboxItem.lead_id == lead_id))
-        payload = json.loads(item.payload)  # EncryptedText: decrypted on read
-        assert item.kind == "consumer_message" and payload == {
-            "openid": "oUser000000000000000000001",
-            "text": "您好，您的投诉已受理。",
-            "lead_id": lead_id,
-        }
-        s.add(
-            LeadEvent(lead_id=lead_id, kind="reply_failed", text="发送失败", detail={"error": "43004 用户已取消关注"})
-        )
+        notice = s.scalar(select(LeadNotice).where(LeadNotice.lead_id == lead_id))
+        assert item.kind == "lead_notice" and json.loads(item.payload) == {"notice_id": notice.id}
+        assert (notice.kind, notice.text, notice.state, notice.outbox_id) == (
+            "reply", "您好，商家同意下周上门检修。", "queued", item.id
+        )  # fmt: skip
+        notice.state, notice.error = "failed", "WeChatApiError: WeChat API error 43004: require subscribe"
     page = staff.get(url).get_data(as_text=True)
-    assert "等待发送" in page and "43004 用户已取消关注" in page and "您好，您的投诉已受理。" in page
+    assert "办理人员答复" in page and "您好，商家同意下周上门检修。" in page
+    assert "发送失败，需线下告知" in page and "43004" in page and 'id="offline-banner"' in page
     assert len(_audit(app, "reply")) == 1
 
 

@@ -230,6 +230,7 @@ def test_production_sample_config_starts_with_secrets_from_the_environment(tmp_p
         "WECHAT_TOKEN": "prod-token",
         "WECHAT_APP_SECRET": "prod-secret",
         "WECHAT_ENCODING_AES_KEY": "K" * 43,
+        "WECHAT_CONSUMER_TEMPLATE_ID": "prod-progress-template",
         "SECRET_KEY": "9f" * 32,
         "DATA_ENCRYPTION_KEY": "8J4r0c4d0B2m8k4cZ0xv2yqS1m9l9Xb0o4QnF8p7mU4=",
     }.items():

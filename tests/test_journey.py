@@ -1,5 +1,6 @@
 """The whole journey through real parts: a consumer complains in WeChat (safe mode), staff work the lead in the
-console, and the reply reaches the consumer through the outbox and the platform's API (the stand-in)."""
+console, and each decision's notice and the reply reach the consumer, with the ticket, through the outbox and the
+platform's API (the stand-in)."""
 
 from __future__ import annotations
 
@@ -41,18 +42,24 @@ def test_complaint_to_reply_in_the_chat(db_url, standin):
     staff.post(f"{url}/status", data={"to": "已办结", "outcome": "商家退款25元并道歉，消费者满意。"})
 
     assert run_due(app) >= 1  # the scheduler's outbox job
-    sent = [c for c in standin.calls("message/custom/send") if c.body["touser"] == openid]
-    assert [c.body["text"]["content"] for c in sent] == [reply]
-    assert sent[0].answer["errcode"] == 0
+    sent = [c.body["text"]["content"] for c in standin.calls("message/custom/send") if c.body["touser"] == openid]
+    assert [text.splitlines()[0] for text in sent] == [
+        f"【投诉编号 {ticket}】投诉受理告知",
+        f"【投诉编号 {ticket}】办理人员答复",
+        f"【投诉编号 {ticket}】调解结果告知",
+    ]
+    assert sent[1].splitlines()[1] == reply and "商家退款25元并道歉" in sent[2]
+    assert all('<a href="http://localhost/my/' in text for text in sent)
     with get_db(app).scope() as s:
         lead = s.get(Lead, lead_id)
         kinds = [e.kind for e in s.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead_id))]
         audited = {a.action for a in s.scalars(select(AuditEntry).where(AuditEntry.lead_id == lead_id))}
-    assert lead.status == "已办结" and "reply_delivered" in kinds
+    assert lead.status == "已办结" and kinds.count("notice_delivered") == 3
+    assert lead.next_due is None  # every notice delivered: nothing left in the queue
     assert {"status_change", "reply"} <= audited
-    assert "答复已送达" in staff.get(url).get_data(as_text=True)
+    assert "告知已送达" in staff.get(url).get_data(as_text=True)
     assert run_due(app) == 0  # nothing is sent twice
-    assert len([c for c in standin.calls("message/custom/send") if c.body["touser"] == openid]) == 1
+    assert len([c for c in standin.calls("message/custom/send") if c.body["touser"] == openid]) == 3
     progress = wx.text(openid, f"进度 {ticket}").content
-    assert "已办结" in progress
+    assert "已办结" in progress and '<a href="http://localhost/my/' in progress
     app.extensions["db"].engine.dispose()

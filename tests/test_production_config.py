@@ -12,6 +12,7 @@ import pytest
 from bot import SECTIONS, create_app
 from bot.config import AppSettings, ConfigError, load
 from bot.db.settings import DatabaseSettings
+from bot.leads.settings import LeadsSettings
 from bot.wechat.settings import WechatSettings
 from tests.conftest import TEST_DATA_KEY
 
@@ -26,6 +27,7 @@ GOOD = {
         "api_base_url": "https://api.weixin.qq.com/cgi-bin/",
     },
     "database": {"url": "postgresql://bot@db.internal/bot"},
+    "leads": {"consumer_template_id": "Xq3-progress-template-of-this-account"},
 }
 
 
@@ -62,6 +64,12 @@ def test_a_sound_production_config_loads():
         ({"database": {"url": "sqlite:///instance/bot.db"}}, "[database] url", "SQLite in production"),
         ({"wechat": {"api_base_url": "http://api.example.com/cgi-bin/"}}, "[wechat] api_base_url", "https://"),
         ({"wechat": {"sandbox": True}}, "[wechat] sandbox", "cannot be on in production"),
+        ({"leads": {"consumer_template_id": ""}}, "[leads] consumer_template_id", "required in production"),
+        (
+            {"leads": {"consumer_template_id": "SANDBOX-CONSUMER-PROGRESS"}},
+            "[leads] consumer_template_id",
+            "WECHAT_CONSUMER_TEMPLATE_ID",
+        ),
     ],
 )
 def test_production_refuses(changes, key, says):
@@ -69,6 +77,11 @@ def test_production_refuses(changes, key, says):
         load(SECTIONS, _config(**changes))
     line = caught.value.format_message()
     assert line.startswith(f"test_config: {key}: ") and says in line and "\n" not in line
+
+
+def test_a_subscription_account_has_no_template_messages_to_require():
+    cfg = _config(wechat={"account_type": "subscription"}, leads={"consumer_template_id": ""})
+    assert load(SECTIONS, cfg).get(LeadsSettings).consumer_template_id == ""
 
 
 def test_sqlite_in_production_only_on_purpose(tmp_path):
@@ -117,6 +130,7 @@ def test_a_production_start_prints_one_line_and_exits_non_zero(tmp_path, env, li
         "WECHAT_APP_SECRET": GOOD["wechat"]["app_secret"],
         "WECHAT_TOKEN": GOOD["wechat"]["token"],
         "WECHAT_ENCODING_AES_KEY": GOOD["wechat"]["encoding_aes_key"],
+        "WECHAT_CONSUMER_TEMPLATE_ID": GOOD["leads"]["consumer_template_id"],
         "DATABASE_URL": "postgresql://bot@127.0.0.1:9/bot",
     }
     done = subprocess.run(

@@ -152,3 +152,23 @@ def test_text_replies_are_escaped_except_wechat_links(db_url):
     bubbles = act(client, openid, type="text", content='<img src=x onerror=alert(1)> <a href="javascript:x">y</a>')
     mine = bubbles["bubbles"][0]["html"]
     assert mine == "&lt;img src=x onerror=alert(1)&gt; &lt;a href=&#34;javascript:x&#34;&gt;y&lt;/a&gt;"
+
+
+def test_the_last_message_can_be_set_back_past_the_service_window(db_url):
+    from datetime import timedelta
+
+    from bot.db import get_db, utcnow
+    from bot.leads.delivery import last_contact
+
+    app = sandbox_app(db_url)
+    client = app.test_client()
+    openid = new_user(client)
+    act(client, openid, type="subscribe")
+    act(client, openid, type="text", content="你好")
+    assert client.post(f"/sandbox/users/{openid}/age").status_code == 400  # only the page's own script
+    assert client.post("/sandbox/users/oNoSuchUser/age", headers={"X-Sandbox": "1"}).status_code == 404
+    answer = client.post(f"/sandbox/users/{openid}/age", headers={"X-Sandbox": "1"}).get_json()
+    assert "49 小时前" in answer["bubbles"][0]["text"]
+    with get_db(app).scope() as s:
+        quiet = utcnow() - last_contact(s, openid)
+    assert timedelta(hours=49) <= quiet < timedelta(hours=49, minutes=1)

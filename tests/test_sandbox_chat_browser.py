@@ -39,6 +39,7 @@ def served(tmp_path, request):
         app={"public_url": base},
         wechat={"sandbox": True, "api_base_url": f"{base}/sandbox/api/cgi-bin/", "encoding_aes_key": aes_key},
         scheduler={"enabled": True, "tick_seconds": 1},
+        leads={"consumer_template_id": "SANDBOX-CONSUMER-PROGRESS"},
     )
     app = holder["app"] = create_app(settings)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -202,3 +203,51 @@ def test_complaint_with_photo_and_location_then_staff_reply(served, browser, cap
     outbox.goto(f"{base}/sandbox/outbox?channel=media")  # the app fetched the photo as evidence
     expect(outbox.locator("table.calls tr.ok")).to_have_count(1)
     shot(outbox, "outbox" + ("-safe" if safe else ""))
+
+
+def test_decisions_reach_the_chat_and_a_template_opens_the_lead_page(served, browser, caplog):
+    app, base = served
+    chat = browser.new_page()
+    chat.goto(f"{base}/sandbox/")
+    chat.fill("input[name=nickname]", "陈小红")
+    chat.click("#create-user")
+    chat.locator("#phone[data-ready]").wait_for()
+    chat.click("#follow-toggle")
+    chat.locator(".line.bot").first.wait_for()
+    for action, _question in COMPLAINT:
+        answer = do(chat, action)
+    ticket = re.search(r"编号 (\S+?)。", answer.inner_text())[1]
+
+    console = browser.new_page()
+    console.goto(f"{base}/console/")
+    console.get_by_label("用户名").fill("sandbox-admin")
+    console.get_by_label("密码").fill(sandbox_admin_password(app, caplog))
+    console.get_by_role("button", name="登录").click()
+    console.get_by_role("link", name=ticket).first.click()
+    lead_page = console.url
+    console.get_by_role("button", name="变更为“已受理”").click()
+    console.wait_for_load_state()
+
+    accepted = chat.locator(".line.bot", has_text=f"【投诉编号 {ticket}】投诉受理告知")
+    accepted.wait_for(timeout=20_000)
+    assert accepted.locator(".via").inner_text() == "客服消息" and "决定受理" in accepted.inner_text()
+
+    chat.click("#age-window")  # two quiet days: the next message can only be a template message
+    chat.locator(".line", has_text="48 小时前").or_(chat.locator(".line", has_text="49 小时前")).first.wait_for()
+    console.goto(lead_page)
+    console.locator("#reply textarea[name=text]").fill("陈女士您好，商家同意全额退款，请在三个工作日内到店办理。")
+    console.get_by_role("button", name="发送答复").click()
+    console.wait_for_load_state()
+    card = chat.locator(".line.bot .template", has_text="办理人员答复")
+    card.wait_for(timeout=20_000)
+    assert ticket in card.inner_text()
+    shot(chat, "notice-template")
+
+    with chat.context.expect_page() as opened:
+        card.locator("a.template-more").click()
+    mine = opened.value
+    mine.wait_for_load_state()
+    assert mine.locator("#ticket").inner_text() == ticket and mine.locator("#status").inner_text() == "已受理"
+    notices = mine.locator("#notices").inner_text()
+    assert "投诉受理告知" in notices and "商家同意全额退款，请在三个工作日内到店办理。" in notices
+    shot(mine, "lead-page")

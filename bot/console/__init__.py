@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
         exports,
         lead,
         lead_actions,
+        lead_notices,
         lead_periods,
         planner,
         pushes,

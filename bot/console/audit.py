@@ -21,6 +21,7 @@ ACTIONS: dict[str, str] = {
     "phone_reveal": "查看完整号码",
     "status_change": "变更状态",
     "reply": "答复消费者",
+    "notice_offline": "登记线下告知",
     "note": "内部备注",
     "recategorize": "调整分类",
     "reassign": "改派",

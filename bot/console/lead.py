@@ -12,14 +12,16 @@ from bot.clock import utcnow
 from bot.config import ROOT
 from bot.console import audit, bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
+from bot.console.lead_notices import notices_of
 from bot.console.settings import ConsoleSettings
 from bot.console.signs import find_signs
 from bot.db import aware, session
 from bot.leads import conversation, deadlines
 from bot.leads.create import rules
+from bot.leads.notices import OFFLINE_METHODS
 from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
-from bot.models import Evidence, Lead, LeadEvent, OutboxItem, StaffUser
+from bot.models import Evidence, Lead, LeadEvent, StaffUser
 
 EVENT_NAMES = {
     "created": "收到线索",
@@ -35,10 +37,12 @@ EVENT_NAMES = {
     "reassign": "改派",
     "notify_staff": "通知工作人员",
     "deadlines_recomputed": "工作日历更新，期限重新计算",
+    "notice_delivered": "告知已送达",
+    "notice_failed": "告知发送失败",
+    "notice_recorded": "登记线下告知",
 }
 SYSTEM_ACTORS = {"deadlines_recomputed": "系统"}
 FIELD_NAMES = {"accept_due": "受理期限", "mediation_due": "调解期限", "verify_due": "核查期限", "next_due": "当前期限"}
-OUTBOX_STATES = {"pending": "等待发送", "done": "已发送", "failed": "发送失败"}
 
 
 def _timeline(lead: Lead) -> list[dict]:
@@ -77,11 +81,6 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
     evidence = s.scalars(
         select(Evidence).where(Evidence.lead_id == lead.id, Evidence.path.is_not(None)).order_by(Evidence.id)
     ).all()
-    replies = s.scalars(
-        select(OutboxItem)
-        .where(OutboxItem.lead_id == lead.id, OutboxItem.kind == "consumer_message")
-        .order_by(OutboxItem.id)
-    ).all()
     handlers = s.scalars(
         select(StaffUser).where(StaffUser.role == "handler", StaffUser.branch == lead.branch, ~StaffUser.disabled)
     ).all()
@@ -93,8 +92,8 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
         "revealed": revealed,
         "evidence": evidence,
         "timeline": _timeline(lead),
-        "replies": replies,
-        "outbox_states": OUTBOX_STATES,
+        "notices": notices_of(lead.id),
+        "offline_methods": OFFLINE_METHODS,
         "moves": allowed(lead),
         "refusal_grounds": REFUSAL_GROUNDS,
         "termination_grounds": TERMINATION_GROUNDS,

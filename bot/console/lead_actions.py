@@ -8,12 +8,10 @@ from bot.clock import utcnow
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.cells import without_controls
-from bot.console.replies import enqueue_reply
 from bot.db import session
-from bot.leads import conversation, deadlines
+from bot.leads import conversation, deadlines, notices
 from bot.leads.create import rules
-from bot.leads.settings import LeadsSettings
-from bot.leads.workflow import Decision, TransitionError, transition
+from bot.leads.workflow import Decision, TransitionError
 from bot.models import LeadEvent, StaffUser
 
 MAX_REPLY = 600
@@ -36,20 +34,18 @@ def lead_transition(lead_id: int):
     s = session()
     before, to = lead.status, _form("to", 16)
     decision = Decision(_form("ground", 8) or None, _form("referred_to", 200), _form("outcome", 2000), _form("remark"))
-    cal = deadlines.calendar_for(current_app)
     today = deadlines.today_local(current_app)
     try:
-        transition(
-            s, lead, to, decision, today=today, actor_id=current_staff().id,
-            periods=LeadsSettings.of(current_app), cal=cal,
-        )  # fmt: skip
+        notices.decide(
+            s, current_app, lead, to, decision, today=today, actor_id=current_staff().id, note=_form("note", 500)
+        )
     except TransitionError as exc:
         s.rollback()
         flash(str(exc), "error")
         return _back(lead_id)
     audit.record(s, "status_change", lead_id=lead.id, detail=f"{before} → {to}")
     s.commit()
-    flash(f"状态已变更为“{to}”。")
+    flash(f"状态已变更为“{to}”。告知情况见“告知与答复”。")
     return _back(lead_id)
 
 
@@ -67,14 +63,13 @@ def lead_reply(lead_id: int):
         flash("这条线索没有对应的微信用户，无法通过公众号答复。", "error")
     else:
         s = session()
-        item = enqueue_reply(s, lead.openid, text, lead.id)
-        s.flush()
-        s.add(LeadEvent(lead_id=lead.id, actor_id=current_staff().id, kind="reply", text=text,
-                        detail={"outbox_id": item.id}))  # fmt: skip
+        notice = notices.queue_reply(s, current_app, lead, text, current_staff().id)
+        detail = {"notice_id": notice.id, "outbox_id": notice.outbox_id}
+        s.add(LeadEvent(lead_id=lead.id, actor_id=current_staff().id, kind="reply", text=text, detail=detail))
         audit.record(s, "reply", lead_id=lead.id, detail=f"答复 {len(text)} 字")
         conversation.open_after_reply(s, lead, utcnow())  # the consumer's answer comes back to this lead
         s.commit()
-        flash("答复已提交发送，送达情况见下方“答复消费者”。")
+        flash("答复已提交发送，送达情况见“告知与答复”。")
     return _back(lead_id)
 
 

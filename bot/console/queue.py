@@ -42,8 +42,8 @@ def filtered(args: Mapping[str, str], today: date, *, triage: bool | None = Fals
     status = args.get("status", "")
     if status in ALL_STATUSES:
         stmt = stmt.where(Lead.status == status)
-    elif status != "all":
-        stmt = stmt.where(Lead.status.in_(OPEN_STATUSES))
+    elif status != "all":  # open leads, and closed ones whose decision the parties have not all heard of yet
+        stmt = stmt.where(or_(Lead.status.in_(OPEN_STATUSES), Lead.next_due.is_not(None)))
     if args.get("category"):
         stmt = stmt.where(Lead.category == args["category"])
     if args.get("branch") and user.role == "admin":
@@ -111,6 +111,7 @@ def decorate(rows: list, today: date) -> list[dict]:
                 "kind_name": KIND_NAMES.get(r.kind, r.kind),
                 "moved": moved.get(r.id),
                 "unread": unread.get(r.id, 0),
+                "owed": r.status not in OPEN_STATUSES and r.next_due is not None,  # a notice still to deliver
             }
         )
     return out

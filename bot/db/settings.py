@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from bot.config import AppSettings, ConfigError, Section, database_url, setting
+from bot.config import AppSettings, ConfigError, Section, Settings, database_url, setting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,7 +19,7 @@ class DatabaseSettings(Section):
     def check(self, source: str, app: AppSettings) -> DatabaseSettings:
         return replace(self, url=database_url(source, self.url))
 
-    def refuse_in_production(self, source: str) -> None:
+    def refuse_in_production(self, source: str, settings: Settings) -> None:
         if self.url.startswith("sqlite") and not self.allow_sqlite_in_production:
             raise ConfigError(
                 source,

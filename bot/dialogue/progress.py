@@ -1,4 +1,5 @@
-"""进度: a consumer's own leads, or one of them by ticket — only to the openid that filed it."""
+"""进度: a consumer's own leads, or one of them by ticket with a fresh link to its page — only to the openid that
+filed it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot.dialogue.texts import texts
+from bot.leads.links import page_url
+from bot.leads.wording import wording
 from bot.models import Lead
 from bot.wechat.messages import Context, Reply, TextReply
 from bot.wechat.router import Router
@@ -64,17 +67,18 @@ def show_one(ctx: Context) -> Reply:
     ).scalar_one_or_none()
     if lead is None:
         return TextReply(t.get("progress.not_found", ticket=ticket))
-    return TextReply(
-        t.get(
-            "progress.detail",
-            ticket=lead.ticket,
-            kind=t.get(f"labels.{lead.kind}"),
-            business=lead.business_name,
-            received=cn_date(lead.received_on),
-            status=lead.status,
-            next=next_step(ctx.app, lead),
-        )
+    detail = t.get(
+        "progress.detail",
+        ticket=lead.ticket,
+        kind=t.get(f"labels.{lead.kind}"),
+        business=lead.business_name,
+        received=cn_date(lead.received_on),
+        status=lead.status,
+        next=next_step(ctx.app, lead),
     )
+    # A fresh link to the consumer's own page: every notice in full (bot/leads/page.py).
+    link = wording(ctx.app).common["link"].format(url=page_url(ctx.app, lead.id))
+    return TextReply(f"{detail}\n{link}")
 
 
 def register(router: Router) -> None:

@@ -6,9 +6,10 @@ from flask import Flask
 
 from bot import config
 from bot.config import ConfigError
-from bot.leads import deadlines, delivery, notify, recompute  # noqa: F401  (registers the outbox handlers)
+from bot.leads import deadlines, delivery, notify, recompute, sending  # noqa: F401  (registers the outbox handlers)
 from bot.leads.create import create_leads, rules
 from bot.leads.settings import LeadsSettings
+from bot.leads.wording import wording
 
 __all__ = ["create_leads", "init_app", "rules"]
 
@@ -16,9 +17,14 @@ CHANNEL_KEYS = {"email": list, "wecom_webhook": str, "wechat_openids": list, "te
 
 
 def init_app(app: Flask) -> None:
-    """Check `[calendar]`, load the editable rules (a broken file stops the start), check per-branch channels,
-    register the calendar's commands and its check by the scheduler."""
+    """Check `[calendar]`, load the editable rules and the notices' wording (a broken file stops the start), check
+    per-branch channels, serve the consumers' lead pages, register the calendar's commands and its check by the
+    scheduler."""
+    from bot.leads.page import bp
+
     found = rules(app)
+    wording(app)
+    app.register_blueprint(bp)
     _check_branch_channels(app, set(found.branches.branches))
     recompute.init_app(app)
 

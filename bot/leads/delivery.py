@@ -1,4 +1,5 @@
-"""Outbox work for the consumer: evidence photos downloaded within the media lifetime, and replies to consumers."""
+"""Outbox work for the consumer: evidence photos downloaded within the media lifetime, the consumer's last contact
+(the 48-hour window), and replies queued before the notices (bot/leads/sending.py sends notices and replies now)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,9 @@ def _record_reply(session, item, result, error) -> None:
 
 @handler("consumer_message", record=_record_reply)
 def consumer_message(job: Job) -> dict:
-    """A customer-service message inside the service window, a template message outside it (or when refused)."""
+    """A reply queued by a release before the notices (migration 0011), drained as it was written: a
+    customer-service message inside the service window, a template message outside it (or when refused). Replies
+    and decisions are now `lead_notice` items (bot/leads/sending.py)."""
     from bot.wechat.client import get_api
     from bot.wechat.errors import OutsideServiceWindow, UserUnsubscribed
 

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from bot.leads.deadlines import WorkCalendar, add_days, add_working_days
+from bot.leads.notices import refresh_due
 from bot.leads.workflow import TransitionError
 from bot.models import Lead, LeadEvent
 
@@ -34,7 +35,7 @@ def pause_mediation(s: Session, lead: Lead, today: date, reason: str, actor_id: 
     if not reason.strip():
         raise TransitionError("请写明鉴定或检测的事项。")
     lead.extra = {**(lead.extra or {}), "paused_since": today.isoformat()}
-    lead.next_due = None
+    refresh_due(s, lead)  # only a notice still owed keeps a deadline
     return _event(s, lead, actor_id, "clock_paused", reason, {"since": today.isoformat()})
 
 
@@ -51,7 +52,7 @@ def resume_mediation(
     extra["paused_days"] = paused
     lead.extra = extra
     lead.mediation_due = add_days(lead.accepted_on or since, mediation_days + paused, cal)
-    lead.next_due = lead.mediation_due
+    refresh_due(s, lead)
     detail = {"since": since.isoformat(), "paused_days": paused, "mediation_due": lead.mediation_due.isoformat()}
     return _event(s, lead, actor_id, "clock_resumed", None, detail)
 

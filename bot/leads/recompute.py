@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import get_db
 from bot.leads import deadlines
+from bot.leads.notices import earliest, pending_dues
 from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import MOVED_EARLIER, OPEN_STATUSES
 from bot.models import KeyValue, Lead, LeadEvent
@@ -57,8 +58,11 @@ class Change:
         return f"{self.ticket} {FIELD_NAMES[self.field]}：{old} → {new}" + ("（提前）" if self.earlier else "")
 
 
-def expected(lead: Lead, periods: LeadsSettings, cal: deadlines.WorkCalendar) -> dict[str, date | None]:
-    """The deadlines an open lead should have, from its own events, the periods in `[leads]` and the calendar."""
+def expected(
+    lead: Lead, periods: LeadsSettings, cal: deadlines.WorkCalendar, notice_due: date | None = None
+) -> dict[str, date | None]:
+    """The deadlines an open lead should have, from its own events, the periods in `[leads]` and the calendar;
+    `notice_due`, the earliest deadline of a notice not yet delivered (bot/leads/notices.py), holds next_due."""
     extra = lead.extra or {}
     due: dict[str, date | None] = {}
     if lead.kind == "complaint":
@@ -77,14 +81,18 @@ def expected(lead: Lead, periods: LeadsSettings, cal: deadlines.WorkCalendar) ->
         due["verify_due"] = verify
         if lead.status in ("新线索", "核查中"):
             due["next_due"] = verify
+    if "next_due" in due:
+        due["next_due"] = earliest(due["next_due"], notice_due)
     return due
 
 
-def changes_for(lead: Lead, periods: dict, cal: deadlines.WorkCalendar) -> list[Change]:
+def changes_for(
+    lead: Lead, periods: LeadsSettings, cal: deadlines.WorkCalendar, notice_due: date | None = None
+) -> list[Change]:
     """The stored deadlines of this lead that differ from what the calendar gives now."""
     return [
         Change(lead.id, lead.ticket, name, getattr(lead, name), new)
-        for name, new in expected(lead, periods, cal).items()
+        for name, new in expected(lead, periods, cal, notice_due).items()
         if getattr(lead, name) != new
     ]
 
@@ -123,8 +131,9 @@ def recompute(app: Flask, *, dry_run: bool = False, progress=None) -> tuple[int,
             leads = s.scalars(batch if dry_run else batch.with_for_update()).all()
             if not leads:
                 break
+            owed = pending_dues(s, [lead.id for lead in leads])
             for lead in leads:
-                changes = changes_for(lead, periods, cal)
+                changes = changes_for(lead, periods, cal, owed.get(lead.id))
                 if changes:
                     found += changes
                     if not dry_run:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
-from bot.config import AppSettings, ConfigError, Section, setting
+from bot.config import AppSettings, ConfigError, Section, Settings, setting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,8 +25,24 @@ class LeadsSettings(Section):
     media_lifetime_days: int = 3
     service_window_hours: int = 48
     conversation_days: int = 7
-    consumer_template_id: str = ""
+    consumer_template_id: str = setting("", env="WECHAT_CONSUMER_TEMPLATE_ID")
+    decisions_file: str = "content/decisions.toml"
+    page_link_days: int = 30
+    tell_reporter_outcome: bool = False
     branches: dict[str, Any] = setting({})  # per-branch channels, [leads.branches.<code>], checked at init
+
+    def refuse_in_production(self, source: str, settings: Settings) -> None:
+        from bot.production import SANDBOX_TEMPLATE
+        from bot.wechat.settings import WechatSettings
+
+        template = self.consumer_template_id.strip()
+        if settings.get(WechatSettings).account_type == "service" and template in ("", SANDBOX_TEMPLATE):
+            raise ConfigError(
+                source,
+                "[leads] consumer_template_id",
+                "is required in production: a notice to a consumer who last wrote more than 48 hours ago can only go "
+                "as a template message (set WECHAT_CONSUMER_TEMPLATE_ID to the id of the account's progress template)",
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

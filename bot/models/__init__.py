@@ -2,6 +2,7 @@
 
 from bot.models.followers import DialogueState, Follower, InboundMessage
 from bot.models.leads import Evidence, Lead, LeadEvent, LeadMessage
+from bot.models.notices import NOTICE_STATES, UNDELIVERED, LeadNotice
 from bot.models.ops import AuditEntry, KeyValue, OutboxItem
 from bot.models.pushes import Delivery, MassSend, Push
 from bot.models.sandbox import (
@@ -18,6 +19,8 @@ from bot.models.staff import ConsoleSession, StaffUser
 from bot.models.webhook import WebhookNonce
 
 __all__ = [
+    "NOTICE_STATES",
+    "UNDELIVERED",
     "AuditEntry",
     "ConsoleSession",
     "Delivery",
@@ -29,6 +32,7 @@ __all__ = [
     "Lead",
     "LeadEvent",
     "LeadMessage",
+    "LeadNotice",
     "MassSend",
     "OutboxItem",
     "Push",

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.config import AppSettings
 from bot.content import ContentError
 from bot.db import session, utcnow
-from bot.models import Follower, SandboxMedia, SandboxMessage, SandboxUser
+from bot.leads.settings import LeadsSettings
+from bot.models import Follower, InboundMessage, SandboxMedia, SandboxMessage, SandboxUser
 from bot.sandbox import history, store_media
 from bot.sandbox.bubbles import media_src, message_bubble, reply_fields
 from bot.sandbox.samples import PLACES, SAMPLES, image_type, sample_png
@@ -125,6 +127,27 @@ def upload_photo(openid: str) -> Response:
     if content_type is None:
         return _bad("只能发送 JPEG、PNG 或 GIF 图片。")
     return _send(openid, *_photo(openid, data, content_type))
+
+
+@bp.post("/users/<openid>/age")
+def age_window(openid: str) -> Response:
+    """Move the user's last message back past the customer-service window (`[leads] service_window_hours` + 1),
+    so that the app's next notice or reply goes as a template message, as it would after two quiet days."""
+    _user(openid)
+    if request.headers.get("X-Sandbox") != "1":  # only the page's own script
+        return _bad("缺少 X-Sandbox 请求头。")
+    s = session()
+    hours = LeadsSettings.of(current_app).service_window_hours + 1
+    before = utcnow() - timedelta(hours=hours)
+    s.execute(update(Follower).where(Follower.openid == openid, Follower.last_message_at > before)
+              .values(last_message_at=before))  # fmt: skip
+    s.execute(update(InboundMessage).where(InboundMessage.openid == openid, InboundMessage.received_at > before)
+              .values(received_at=before))  # fmt: skip
+    note = f"（沙盒）你的最后一条消息已改到 {hours} 小时前：在你再次发消息之前，公众号发来的通知和答复都是模板消息。"
+    row = SandboxMessage(openid=openid, side="system", kind="note", payload=json.dumps({"text": note}), at=utcnow())
+    s.add(row)
+    s.commit()
+    return jsonify(bubbles=[message_bubble(row)], subscribed=_subscribed(openid))
 
 
 def _bad(text: str) -> Response:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from bot.config import REQUIRED, AppSettings, ConfigError, Section, setting
+from bot.config import REQUIRED, AppSettings, ConfigError, Section, Settings, setting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +40,7 @@ class WechatSettings(Section):
             raise ConfigError(source, "[wechat] replay_window", "must be between 30 and 3600 seconds")
         return self if self.api_base_url.endswith("/") else replace(self, api_base_url=self.api_base_url + "/")
 
-    def refuse_in_production(self, source: str) -> None:
+    def refuse_in_production(self, source: str, settings: Settings) -> None:
         from bot.production import loopback, refuse_shipped
 
         if self.sandbox:

@@ -215,6 +215,12 @@
     });
   });
 
+  document.getElementById("age-window").addEventListener("click", function () {
+    fetch(data.age, { method: "POST", headers: { "X-Sandbox": "1" } })
+      .then(answered)
+      .catch(function (err) { showError(err.message); });
+  });
+
   document.getElementById("photo-file").addEventListener("change", function (ev) {
     var file = ev.target.files[0];
     ev.target.value = "";

@@ -1,15 +1,15 @@
 """The consumer's messages about a lead (a lead is a conversation)
 
-Revision ID: 0013_lead_messages
-Revises: 0010_console_sessions
+Revision ID: 0012_lead_messages
+Revises: 0011_lead_notices
 Create Date: 2026-12-05 20:30:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_lead_messages"
-down_revision = "0010_console_sessions"
+revision = "0012_lead_messages"
+down_revision = "0011_lead_notices"
 branch_labels = None
 depends_on = None
 
