@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, request, url_for
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.cells import without_controls
+from bot.console.lead import refused
 from bot.console.replies import enqueue_reply
 from bot.db import session
 from bot.leads import deadlines
@@ -34,6 +35,7 @@ def lead_transition(lead_id: int):
     s = session()
     before, to = lead.status, _form("to", 16)
     decision = Decision(_form("ground", 8) or None, _form("referred_to", 200), _form("outcome", 2000), _form("remark"))
+    decision.party = _form("party", 16) or None
     cal = deadlines.calendar_for(current_app)
     today = deadlines.today_local(current_app)
     try:
@@ -42,9 +44,7 @@ def lead_transition(lead_id: int):
             settings=current_app.config["SETTINGS"], cal=cal,
         )  # fmt: skip
     except TransitionError as exc:
-        s.rollback()
-        flash(str(exc), "error")
-        return _back(lead_id)
+        return refused(lead_id, str(exc))
     audit.record(s, "status_change", lead_id=lead.id, detail=f"{before} → {to}")
     s.commit()
     flash(f"状态已变更为“{to}”。")
