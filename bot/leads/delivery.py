@@ -27,6 +27,12 @@ def _record_evidence(session, item, result, error) -> None:
         ev.path, ev.content_type, ev.state = result["path"], result["content_type"], "stored"
     else:
         ev.state = "failed"
+    # The same photo's rows on the other leads of a split filing (Art 9) share this download.
+    copies = select(Evidence).where(
+        Evidence.media_id == ev.media_id, Evidence.openid == ev.openid, Evidence.id != ev.id, Evidence.path.is_(None)
+    )
+    for same in session.scalars(copies):
+        same.path, same.content_type, same.state = ev.path, ev.content_type, ev.state
 
 
 @handler("fetch_evidence", record=_record_evidence)
