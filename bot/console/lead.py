@@ -99,7 +99,9 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
         "categories": rules(current_app).categories.names,
         "assignee": s.get(StaffUser, lead.assignee_id) if lead.assignee_id else None,
         "field_names": FIELD_NAMES,
-        "signs": find_signs(s, lead, current_staff(), current_app.config["SETTINGS"]["console"]),
+        "signs": find_signs(
+            s, lead, current_staff(), current_app.config["SETTINGS"]["console"], rules(current_app).categories.default
+        ),
     }
 
 
