@@ -30,6 +30,7 @@ QUEUE_COLUMNS = (
     Lead.next_due,
     Lead.received_on,
     Lead.assignee_id,
+    Lead.routing_rule,
 )
 
 

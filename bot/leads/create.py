@@ -81,7 +81,8 @@ def _new_lead(session: Session, app: Flask, openid: str, kind: str, a: dict[str,
     received_on = today_local(app, now)
     text = " ".join(str(a.get(k) or "") for k in ("business", "platform", "item", "facts", "request"))
     category = r.categories.classify(text)
-    route = r.branches.route(kind, a.get("address"), " ".join(str(a.get(k) or "") for k in ("platform", "business")))
+    seller = " ".join(str(a.get(k) or "") for k in ("platform", "business"))
+    route = r.branches.route(kind, a.get("address"), seller, online=bool(a.get("online")))
     town = r.branches.town(a.get("address"))
     lead = Lead(
         ticket=next_ticket(session, received_on),
@@ -108,7 +109,7 @@ def _new_lead(session: Session, app: Flask, openid: str, kind: str, a: dict[str,
         request=a.get("request") if kind == "complaint" else None,
         received_at=now,
         received_on=received_on,
-        extra=_extra(a),
+        extra=_extra(a) | ({"transfer_to": route.transfer} if route.transfer else {}),
     )
     set_initial_deadlines(app, lead)
     session.add(lead)
