@@ -14,6 +14,7 @@ from bot.db import get_db
 from bot.leads import create_leads, rules
 from bot.leads.create import next_ticket
 from bot.leads.rules import Branches
+from bot.leads.workflow import Decision, transition
 from bot.models import Lead
 from tests.conftest import make_config
 from tests.console_support import Staff, add_staff
@@ -172,14 +173,40 @@ def test_progress_lists_only_the_consumers_own_leads(app):
     file_complaint(mine)
     file_complaint(other)
     listing = mine.send("进度")
-    assert text("progress.list_head", n=1) in listing and "20261130-0001 投诉｜新线索" in listing
+    assert text("progress.list_head", n=1) in listing and "20261130-0001 投诉｜已收到｜等待审查" in listing
     assert "2026年12月9日" in listing and "20261130-0002" not in listing
     assert mine.click("PROGRESS") == listing
     detail = mine.send("进度 20261130-0001")
-    assert "当前状态：新线索" in detail and "商家：好再来快餐店" in detail
+    assert "当前状态：已收到" in detail and "商家：好再来快餐店" in detail and "新线索" not in detail + listing
     assert mine.send("进度 20261130-0002") == text("progress.not_found", ticket="20261130-0002")
     assert mine.send("进度 202611300001").startswith("编号：20261130-0001")
     assert Chat(app, "o-nobody").send("进度") == text("progress.none")
+
+
+def test_progress_tells_consumers_only_their_own_words_for_each_status(app):
+    """No console status name (新线索) reaches the chat, and a refusal does not claim what was not said."""
+    chat = Chat(app, "o-mine")
+    file_complaint(chat)
+    replies = {}
+    for to, decision in (("已受理", Decision()), ("终止调解", Decision(ground="23-2", party="business"))):
+        with get_db(app).scope() as s:
+            transition(s, s.get(Lead, 1), to, decision, today=date(2026, 12, 1))
+        replies[to] = chat.send("进度 20261130-0001")
+    assert "当前状态：已受理\n下一步：经您和商家双方同意后进行调解" in replies["已受理"]
+    assert "当前状态：调解已终止\n下一步：可以依法申请仲裁或者向人民法院起诉" in replies["终止调解"]
+    file_complaint(chat)
+    with get_db(app).scope() as s:
+        transition(s, s.get(Lead, 2), "不予受理", Decision(ground="16-3"), today=date(2026, 12, 1))
+    refused = chat.send("进度 20261130-0002")
+    assert "当前状态：不予受理\n下一步：不予受理（理由和其他解决途径见通知）" in refused
+    assert "已告知" not in refused and "20261130-0001 投诉｜调解已终止" in chat.send("进度")
+
+
+def test_a_status_without_a_consumers_name_stops_the_start(tmp_path):
+    wording = (ROOT / "content" / "dialogue.toml").read_text(encoding="utf-8").replace('"核查中" = "核查中"\n', "")
+    (tmp_path / "d.toml").write_text(wording, encoding="utf-8")
+    with pytest.raises(ContentError, match=r"d.toml:\d+: \[progress.status\] needs a name consumers see for: 核查中"):
+        create_app(make_config("sqlite://", dialogue={"texts_file": str(tmp_path / "d.toml")}))
 
 
 def test_a_broken_branch_table_in_config_names_the_key():

@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from bot.dialogue.texts import texts
+from bot.leads.status_names import consumer_status
 from bot.models import Lead
 from bot.wechat.messages import Context, Reply, TextReply
 from bot.wechat.router import Router
@@ -45,7 +46,11 @@ def show_list(ctx: Context) -> Reply:
         kind = t.get(f"labels.{lead.kind}")
         lines.append(
             t.get(
-                "progress.list_item", ticket=lead.ticket, kind=kind, status=lead.status, next=next_step(ctx.app, lead)
+                "progress.list_item",
+                ticket=lead.ticket,
+                kind=kind,
+                status=consumer_status(ctx.app, lead.status, lead.kind),
+                next=next_step(ctx.app, lead),
             )
         )
     lines.append(t.get("progress.list_tail", ticket=leads[0].ticket))
@@ -71,7 +76,7 @@ def show_one(ctx: Context) -> Reply:
             kind=t.get(f"labels.{lead.kind}"),
             business=lead.business_name,
             received=cn_date(lead.received_on),
-            status=lead.status,
+            status=consumer_status(ctx.app, lead.status, lead.kind),
             next=next_step(ctx.app, lead),
         )
     )

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.content import resolve
 from bot.db import aware, get_db, utcnow
+from bot.leads.status_names import consumer_status
 from bot.models import Evidence, Follower, InboundMessage, Lead, LeadEvent
 from bot.outbox import Job, PermanentError, handler
 from bot.privacy import mask_text
@@ -89,7 +90,7 @@ def consumer_message(job: Job) -> dict:
     with get_db(app).scope() as s:
         last = last_contact(s, openid)
         lead = s.get(Lead, job.payload["lead_id"]) if job.payload.get("lead_id") else None
-        ticket, status = (lead.ticket, lead.status) if lead else ("", "")
+        ticket, status = (lead.ticket, consumer_status(app, lead.status, lead.kind)) if lead else ("", "")
     window = timedelta(hours=app.config["SETTINGS"]["leads"]["service_window_hours"])
     try:
         if last and utcnow() - last < window:
