@@ -33,6 +33,8 @@ def test_the_sixty_day_ground_waits_for_the_limit(app):
         assert lead.status == "调解中" and "23-5" in termination_grounds(lead, date(2027, 1, 30))
         pause_mediation(s, lead, date(2027, 1, 20), "委托检测")
         assert "23-5" not in termination_grounds(lead, date(2027, 2, 10))  # the paused days do not count
+        with pytest.raises(TransitionError, match="因鉴定或检测中止"):
+            transition(s, lead, "终止调解", Decision(ground="23-5"), today=date(2027, 2, 10))
 
 
 def test_the_console_offers_the_sixty_day_ground_only_after_the_limit(app):

@@ -115,8 +115,12 @@ def _check(lead: Lead, to: str, d: Decision, today: date) -> dict[str, Any]:
         if d.ground not in TERMINATION_GROUNDS:
             raise TransitionError("终止调解须选择《办法》第二十三条规定的一项情形。")
         if d.ground not in termination_grounds(lead, today):
-            due = lead.mediation_due.isoformat() if lead.mediation_due else "受理后"
-            raise TransitionError(f"调解期限（{due}）尚未届满或正在中止，不能以“六十日内未达成调解协议”终止调解。")
+            why = (
+                "调解期限因鉴定或检测中止（第二十二条）"
+                if (lead.extra or {}).get("paused_since")
+                else f"调解期限至 {lead.mediation_due.isoformat() if lead.mediation_due else '受理后六十日'} 才届满"
+            )
+            raise TransitionError(f"{why}，期限尚未届满，不能以“六十日内未达成调解协议”终止调解。")
         detail |= {"ground": d.ground, "ground_text": TERMINATION_GROUNDS[d.ground]}
         if d.ground == REFUSAL_OF_MEDIATION and d.party not in PARTIES:
             raise TransitionError("请选择拒绝或者不参加调解的一方（投诉人或被投诉人）。")
