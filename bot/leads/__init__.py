@@ -6,7 +6,7 @@ from flask import Flask
 
 from bot import config
 from bot.config import ConfigError
-from bot.leads import deadlines, delivery, notify, recompute, status_names  # noqa: F401  (outbox handlers)
+from bot.leads import deadlines, delivery, notify, recompute  # noqa: F401  (registers the outbox handlers)
 from bot.leads.create import create_leads, rules
 
 __all__ = ["create_leads", "init_app", "rules"]
@@ -19,7 +19,6 @@ def init_app(app: Flask) -> None:
     register the calendar's commands and its check by the scheduler."""
     deadlines.check_settings(config.source(app), app.config["SETTINGS"]["calendar"])
     found = rules(app)
-    status_names.names(app)  # a status without a consumer's name stops the start, not the first 进度
     _check_branch_channels(app, set(found.branches.branches))
     recompute.init_app(app)
 
