@@ -253,9 +253,9 @@ def test_signs_to_weigh_link_related_leads_without_acting(app):
     add_lead(app, received_on=date(2026, 5, 12), phone=None, address=None, business_name="商户丁")
     hidden = add_lead(app, branch="dongqu", business_name="别的分局同号")
     page = Staff(app, "h").get(f"/console/leads/{lead_id}").get_data(as_text=True)
-    assert "同一电话号码的其他线索" in page and f'/console/leads/{same_phone}"' in page
-    assert "同一通讯地址的其他线索" in page and "商户乙" in page
-    assert "30 天内提交投诉 3 件" in page
+    assert "同一电话号码的其他投诉人" in page and f'/console/leads/{same_phone}"' in page
+    assert "同一通讯地址的其他投诉人" in page and "商户乙" in page
+    assert "30 天内针对同一经营者或同类问题（食品安全）提交投诉 3 件" in page
     assert "别的分局同号" not in page and f'/console/leads/{hidden}"' not in page
     assert _lead(app, lead_id).status == "新线索"
 

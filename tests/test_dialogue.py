@@ -86,8 +86,8 @@ def test_a_complaint_that_also_reports_becomes_two_leads(app):
     assert (complaint.kind, report.kind, report.split_from_id) == ("complaint", "report", complaint.id)
     assert report.request is None and report.name == "张三丰" and report.branch == "xiaolan"
     with get_db(app).scope() as s:
-        [ev] = s.execute(select(Evidence)).scalars().all()
-    assert ev.lead_id == complaint.id
+        rows = s.execute(select(Evidence).order_by(Evidence.id)).scalars().all()
+    assert [(e.lead_id, e.media_id) for e in rows] == [(complaint.id, "MEDIA-1"), (report.id, "MEDIA-1")]  # Art 9
 
 
 def _walk(chat, upto: str):

@@ -41,7 +41,7 @@ def test_from_the_menu_to_a_ticket_and_progress(db_url, mode):
         follower = s.execute(select(Follower).where(Follower.openid == openid)).scalar_one()
         assert follower.last_message_at is not None  # the 48-hour window for replies
     progress = wx.text(openid, f"进度 {ticket}").content
-    assert f"编号：{ticket}（投诉）" in progress and "当前状态：新线索" in progress
+    assert f"编号：{ticket}（投诉）" in progress and "当前状态：已收到" in progress
     assert wx.text("o-someone-else", f"进度 {ticket}").content == text("progress.not_found", ticket=ticket)
     wx.app.extensions["db"].engine.dispose()
 

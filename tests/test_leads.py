@@ -14,8 +14,10 @@ from bot.db import get_db
 from bot.leads import create_leads, rules
 from bot.leads.create import next_ticket
 from bot.leads.rules import Branches
+from bot.leads.workflow import Decision, transition
 from bot.models import Lead
 from tests.conftest import make_config
+from tests.console_support import Staff, add_staff
 from tests.leads_support import MONDAY, ROOT, Chat, file_complaint, text
 
 BASE = {
@@ -51,7 +53,9 @@ def _lead(app, lead_id):
         ("石岐区孙文中路", "shiqi", "石岐区"),
         ("南区街道城南二路", "nanqu", "南区街道"),
         ("广东省中山市三乡镇雅居乐", "sanxiang", "三乡"),
-        ("广州市天河区体育西路", None, "待分拣"),
+        ("广州市天河区体育西路", None, "转至 广州市市场监督管理局（经营者实际经营地/住所地）"),  # Art 13
+        ("广东省佛山市顺德区容桂", None, "转至 佛山市市场监督管理局"),
+        ("华润万家超市三楼", None, "待分拣"),  # a shop's name, not a city
         (None, None, "待分拣"),
     ],
 )
@@ -67,6 +71,34 @@ def test_an_online_seller_without_an_address_goes_by_the_platform_operator(app):
     assert lead.branch is None and "上海市" in lead.routing_rule and "第十三条" in lead.routing_rule
     [(lead_id, _)] = _create(app, online=True, platform="淘宝", business="某店", address="中山市古镇镇同兴路")
     assert _lead(app, lead_id).branch == "guzhen"  # a published address in the city comes first
+
+
+def test_a_platform_seller_elsewhere_is_a_transfer_to_the_bureau_of_its_published_address(app):
+    published = "浙江省杭州市余杭区仓前街道文一西路1号"
+    [(lead_id, _)] = _create(app, online=True, platform="淘宝", business="某某旗舰店", address=published)
+    lead = _lead(app, lead_id)
+    assert lead.branch is None and "未公示" not in lead.routing_rule
+    assert lead.routing_rule == "转至 杭州市市场监督管理局（平台内经营者公示的地址所在地，第十三条）"
+    assert lead.extra["transfer_to"] == "杭州市市场监督管理局"
+    [(lead_id, _)] = _create(app, online=True, platform="拼多多", business="某店", address=None)
+    lead = _lead(app, lead_id)  # no published address: the platform operator's domicile, to the district
+    assert lead.routing_rule == "商家未公示地址：转至 上海市长宁区市场监督管理局（平台经营者拼多多住所地，第十三条）"
+    assert lead.extra["transfer_to"] == "上海市长宁区市场监督管理局"
+    [(lead_id, _)] = _create(app, online=True, platform="拼多多", business="某店", address="见店铺首页")
+    lead = _lead(app, lead_id)
+    assert lead.routing_rule.startswith("未能识别商家公示地址所在地，待分拣") and "transfer_to" not in lead.extra
+    [(lead_id, _)] = _create(app, kind="report", online=True, platform="淘宝", business="某店", address=published)
+    assert _lead(app, lead_id).routing_rule == "转至 杭州市市场监督管理局（平台内经营者实际经营地，第三十一条）"
+
+
+def test_the_console_shows_the_transfer_and_fills_it_in(app):
+    add_staff(app, "boss", "admin")
+    [(lead_id, _)] = _create(app, online=True, platform="淘宝", business="某店", address="广州市天河区体育西路1号")
+    admin = Staff(app, "boss")
+    triage = admin.get("/console/triage").get_data(as_text=True)
+    assert "转至 广州市市场监督管理局（平台内经营者公示的地址所在地，第十三条）" in triage
+    page = admin.get(f"/console/leads/{lead_id}").get_data(as_text=True)
+    assert 'name="referred_to" required maxlength="200" value="广州市市场监督管理局"' in page
 
 
 def test_a_platform_domiciled_in_the_city_routes_to_its_branch(db_url, tmp_path):
@@ -141,14 +173,40 @@ def test_progress_lists_only_the_consumers_own_leads(app):
     file_complaint(mine)
     file_complaint(other)
     listing = mine.send("进度")
-    assert text("progress.list_head", n=1) in listing and "20261130-0001 投诉｜新线索" in listing
+    assert text("progress.list_head", n=1) in listing and "20261130-0001 投诉｜已收到｜等待审查" in listing
     assert "2026年12月9日" in listing and "20261130-0002" not in listing
     assert mine.click("PROGRESS") == listing
     detail = mine.send("进度 20261130-0001")
-    assert "当前状态：新线索" in detail and "商家：好再来快餐店" in detail
+    assert "当前状态：已收到" in detail and "商家：好再来快餐店" in detail and "新线索" not in detail + listing
     assert mine.send("进度 20261130-0002") == text("progress.not_found", ticket="20261130-0002")
     assert mine.send("进度 202611300001").startswith("编号：20261130-0001")
     assert Chat(app, "o-nobody").send("进度") == text("progress.none")
+
+
+def test_progress_tells_consumers_only_their_own_words_for_each_status(app):
+    """No console status name (新线索) reaches the chat, and a refusal does not claim what was not said."""
+    chat = Chat(app, "o-mine")
+    file_complaint(chat)
+    replies = {}
+    for to, decision in (("已受理", Decision()), ("终止调解", Decision(ground="23-2", party="business"))):
+        with get_db(app).scope() as s:
+            transition(s, s.get(Lead, 1), to, decision, today=date(2026, 12, 1))
+        replies[to] = chat.send("进度 20261130-0001")
+    assert "当前状态：已受理\n下一步：经您和商家双方同意后进行调解" in replies["已受理"]
+    assert "当前状态：调解已终止\n下一步：可以依法申请仲裁或者向人民法院起诉" in replies["终止调解"]
+    file_complaint(chat)
+    with get_db(app).scope() as s:
+        transition(s, s.get(Lead, 2), "不予受理", Decision(ground="16-3"), today=date(2026, 12, 1))
+    refused = chat.send("进度 20261130-0002")
+    assert "当前状态：不予受理\n下一步：不予受理（理由和其他解决途径见通知）" in refused
+    assert "已告知" not in refused and "20261130-0001 投诉｜调解已终止" in chat.send("进度")
+
+
+def test_a_status_without_a_consumers_name_stops_the_start(tmp_path):
+    wording = (ROOT / "content" / "dialogue.toml").read_text(encoding="utf-8").replace('"核查中" = "核查中"\n', "")
+    (tmp_path / "d.toml").write_text(wording, encoding="utf-8")
+    with pytest.raises(ContentError, match=r"d.toml:\d+: \[progress.status\] needs a name consumers see for: 核查中"):
+        create_app(make_config("sqlite://", dialogue={"texts_file": str(tmp_path / "d.toml")}))
 
 
 def test_a_broken_branch_table_in_config_names_the_key():

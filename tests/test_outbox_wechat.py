@@ -109,6 +109,7 @@ def test_a_reply_after_48_hours_is_a_template_message(db_url, standin, tmp_path)
     [call] = standin.calls("message/template/send")
     assert call.body["template_id"] == "TPL-PROGRESS" and call.body["data"]["keyword1"]["value"].endswith("-0001")
     assert call.body["data"]["remark"]["value"] == "调解已安排在12月3日。"
+    assert call.body["data"]["keyword2"]["value"] == "已收到"  # the consumer's word for the status, not 新线索
     [event] = _events(app, "reply_delivered")
     assert event.detail["channel"] == "template" and event.detail["msgid"]
     app.extensions["db"].engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.clock import utcnow
 from bot.config import ROOT
 from bot.console import audit, bp, clock
-from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
+from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads, visible_lead
 from bot.console.lead_notices import notices_of
 from bot.console.settings import ConsoleSettings
 from bot.console.signs import find_signs
@@ -19,8 +19,9 @@ from bot.db import aware, session
 from bot.leads import conversation, deadlines
 from bot.leads.create import rules
 from bot.leads.notices import OFFLINE_METHODS
+from bot.leads.periods import paused_days_left
 from bot.leads.settings import LeadsSettings
-from bot.leads.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
+from bot.leads.workflow import KIND_NAMES, PARTIES, REFUSAL_GROUNDS, allowed, termination_grounds
 from bot.models import Evidence, Lead, LeadEvent, StaffUser
 
 EVENT_NAMES = {
@@ -96,14 +97,42 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
         "offline_methods": OFFLINE_METHODS,
         "moves": allowed(lead),
         "refusal_grounds": REFUSAL_GROUNDS,
-        "termination_grounds": TERMINATION_GROUNDS,
+        "termination_grounds": termination_grounds(lead, today),
+        "parties": PARTIES,
+        "paused_left": paused_days_left(lead),
+        "twins": twins(lead),
         "handlers": handlers,
         "branches": configured_branches(),
         "categories": rules(current_app).categories.names,
         "assignee": s.get(StaffUser, lead.assignee_id) if lead.assignee_id else None,
         "field_names": FIELD_NAMES,
-        "signs": find_signs(s, lead, current_staff(), ConsoleSettings.of(current_app)),
+        "signs": find_signs(
+            s, lead, current_staff(), ConsoleSettings.of(current_app), rules(current_app).categories.default
+        ),
     }
+
+
+def twins(lead: Lead) -> list[dict]:
+    """The other half of a filing split into a complaint and a report (Art 9), each way; linked when the user may
+    open it, otherwise named with the branch that handles it."""
+    s = session()
+    if lead.split_from_id:
+        rows = s.scalars(select(Lead).where(Lead.id == lead.split_from_id)).all()
+    else:
+        rows = s.scalars(select(Lead).where(Lead.split_from_id == lead.id).order_by(Lead.id)).all()
+    visible = set(s.scalars(scope_leads(select(Lead.id).where(Lead.id.in_([r.id for r in rows]))))) if rows else set()
+    return [
+        {"id": r.id, "ticket": r.ticket, "kind_name": KIND_NAMES.get(r.kind, r.kind), "status": r.status,
+         "branch": r.branch, "visible": r.id in visible, "source": bool(lead.split_from_id)}
+        for r in rows
+    ]  # fmt: skip
+
+
+def refused(lead_id: int, message: str, code: int = 409):
+    """The lead page again, saying why a request was refused, with a 4xx status (nothing was changed)."""
+    session().rollback()
+    flash(message, "error")
+    return render_template("console/lead.html", **_context(visible_lead(lead_id))), code
 
 
 @bp.get("/leads/<int:lead_id>")

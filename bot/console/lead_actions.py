@@ -8,6 +8,7 @@ from bot.clock import utcnow
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.cells import without_controls
+from bot.console.lead import refused
 from bot.db import session
 from bot.leads import conversation, deadlines, notices
 from bot.leads.create import rules
@@ -34,15 +35,14 @@ def lead_transition(lead_id: int):
     s = session()
     before, to = lead.status, _form("to", 16)
     decision = Decision(_form("ground", 8) or None, _form("referred_to", 200), _form("outcome", 2000), _form("remark"))
+    decision.party = _form("party", 16) or None
     today = deadlines.today_local(current_app)
     try:
         notices.decide(
             s, current_app, lead, to, decision, today=today, actor_id=current_staff().id, note=_form("note", 500)
         )
     except TransitionError as exc:
-        s.rollback()
-        flash(str(exc), "error")
-        return _back(lead_id)
+        return refused(lead_id, str(exc))
     audit.record(s, "status_change", lead_id=lead.id, detail=f"{before} → {to}")
     s.commit()
     flash(f"状态已变更为“{to}”。告知情况见“告知与答复”。")

@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, request, url_for
 from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.cells import without_controls
+from bot.console.lead import refused
 from bot.db import session
 from bot.leads import deadlines, periods
 from bot.leads.settings import LeadsSettings
@@ -29,12 +30,10 @@ def _apply(lead_id: int, action: str, done: str):
             days = periods_cfg.verify_extension_working_days
             periods.extend_verification(s, lead, form["approver"], form["reason"], days, cal, current_staff().id)
     except TransitionError as exc:
-        s.rollback()
-        flash(str(exc), "error")
-    else:
-        audit.record(s, f"clock_{action}", lead_id=lead.id, detail=form["reason"] or None)
-        s.commit()
-        flash(done)
+        return refused(lead_id, str(exc))
+    audit.record(s, f"clock_{action}", lead_id=lead.id, detail=form["reason"] or None)
+    s.commit()
+    flash(done)
     return redirect(url_for("console.lead", lead_id=lead_id), code=303)
 
 

@@ -16,6 +16,7 @@ from bot.console.settings import ConsoleSettings
 from bot.db import session
 from bot.leads import conversation, deadlines
 from bot.leads.create import rules
+from bot.leads.periods import paused_days_left
 from bot.leads.workflow import ALL_STATUSES, KIND_NAMES, MOVED_EARLIER, OPEN_STATUSES
 from bot.models import Lead, StaffUser
 
@@ -30,6 +31,7 @@ QUEUE_COLUMNS = (
     Lead.next_due,
     Lead.received_on,
     Lead.assignee_id,
+    Lead.routing_rule,
 )
 
 
@@ -98,7 +100,7 @@ def decorate(rows: list, today: date) -> list[dict]:
             select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids))
         )
         names = {i: d or u for i, d, u in found}
-    moved = moved_earlier([r.id for r in rows])
+    shown = flags([r.id for r in rows])
     unread = conversation.unread_counts(session(), [r.id for r in rows])
     out = []
     for r in rows:
@@ -109,7 +111,7 @@ def decorate(rows: list, today: date) -> list[dict]:
                 "left": left,
                 "assignee": names.get(r.assignee_id, ""),
                 "kind_name": KIND_NAMES.get(r.kind, r.kind),
-                "moved": moved.get(r.id),
+                **shown.get(r.id, {}),
                 "unread": unread.get(r.id, 0),
                 "owed": r.status not in OPEN_STATUSES and r.next_due is not None,  # a notice still to deliver
             }
@@ -117,12 +119,16 @@ def decorate(rows: list, today: date) -> list[dict]:
     return out
 
 
-def moved_earlier(lead_ids: list[int]) -> dict[int, dict]:
-    """Of these leads, those whose deadline a calendar correction moved earlier (bot/leads/recompute.py)."""
+def flags(lead_ids: list[int]) -> dict[int, dict]:
+    """What these leads' rows show beside the deadline: `moved`, the deadline a calendar correction moved earlier
+    (bot/leads/recompute.py); `paused_left`, the days left of a mediation limit paused for appraisal (Art 22)."""
     if not lead_ids:
         return {}
-    found = session().execute(select(Lead.id, Lead.extra).where(Lead.id.in_(lead_ids)))
-    return {i: extra[MOVED_EARLIER] for i, extra in found if extra and MOVED_EARLIER in extra}
+    found = session().execute(select(Lead.id, Lead.status, Lead.extra, Lead.mediation_due).where(Lead.id.in_(lead_ids)))
+    return {
+        row.id: {"moved": (row.extra or {}).get(MOVED_EARLIER), "paused_left": paused_days_left(row)}  # type: ignore[arg-type]
+        for row in found
+    }
 
 
 def filter_options() -> dict:

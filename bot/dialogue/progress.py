@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.dialogue.texts import texts
 from bot.leads.links import page_url
+from bot.leads.status_names import consumer_status
 from bot.leads.wording import wording
 from bot.models import Lead
 from bot.wechat.messages import Context, Reply, TextReply
@@ -48,7 +49,11 @@ def show_list(ctx: Context) -> Reply:
         kind = t.get(f"labels.{lead.kind}")
         lines.append(
             t.get(
-                "progress.list_item", ticket=lead.ticket, kind=kind, status=lead.status, next=next_step(ctx.app, lead)
+                "progress.list_item",
+                ticket=lead.ticket,
+                kind=kind,
+                status=consumer_status(ctx.app, lead.status, lead.kind),
+                next=next_step(ctx.app, lead),
             )
         )
     lines.append(t.get("progress.list_tail", ticket=leads[0].ticket))
@@ -73,7 +78,7 @@ def show_one(ctx: Context) -> Reply:
         kind=t.get(f"labels.{lead.kind}"),
         business=lead.business_name,
         received=cn_date(lead.received_on),
-        status=lead.status,
+        status=consumer_status(ctx.app, lead.status, lead.kind),
         next=next_step(ctx.app, lead),
     )
     # A fresh link to the consumer's own page: every notice in full (bot/leads/page.py).

@@ -8,6 +8,7 @@ from flask import Flask
 
 from bot.content import ContentError, read, resolve
 from bot.dialogue.settings import DialogueSettings
+from bot.leads import status_names
 
 REQUIRED = ("labels", "control", "steps", "summary", "submitted", "progress")
 
@@ -50,5 +51,8 @@ def texts(app: Flask) -> Texts:
     """The app's wording, loaded once."""
     found = app.extensions.get("dialogue_texts")
     if found is None:
-        found = app.extensions["dialogue_texts"] = Texts(DialogueSettings.of(app).texts_file)
+        found = Texts(DialogueSettings.of(app).texts_file)
+        table = found.data.get("progress", {}).get("status")
+        status_names.install(app, table, found.path, found.source.line_of_table(status_names.TABLE, 0))
+        app.extensions["dialogue_texts"] = found
     return found

@@ -57,8 +57,8 @@ def next_ticket(session: Session, day: date) -> str:
 
 
 def create_leads(session: Session, app: Flask, openid: str, answers: dict[str, Any], now: datetime) -> list[Lead]:
-    """Create the lead(s) of one filing (a complaint that also reports a violation becomes two, Art 9); the first
-    carries the evidence and the second points back to it. Adds to the session, never commits."""
+    """Create the lead(s) of one filing (a complaint that also reports a violation becomes two, Art 9); the second
+    points back to the first and both carry the evidence. Adds to the session, never commits."""
     kinds = ["report"] if answers.get("kind") == "report" else ["complaint"]
     if kinds == ["complaint"] and answers.get("also_report"):
         kinds.append("report")
@@ -73,7 +73,7 @@ def create_leads(session: Session, app: Flask, openid: str, answers: dict[str, A
         session.add(LeadEvent(lead_id=lead.id, kind="created", status=lead.status, text="消费者通过公众号提交"))
         enqueue_staff_notices(session, app, lead)
         log.info("lead created ticket=%s kind=%s category=%s branch=%s", lead.ticket, kind, lead.category, lead.branch)
-    _attach_evidence(session, leads[0], answers.get("evidence", []))
+    _attach_evidence(session, leads, answers.get("evidence", []))
     return leads
 
 
@@ -82,7 +82,8 @@ def _new_lead(session: Session, app: Flask, openid: str, kind: str, a: dict[str,
     received_on = today_local(app, now)
     text = " ".join(str(a.get(k) or "") for k in ("business", "platform", "item", "facts", "request"))
     category = r.categories.classify(text)
-    route = r.branches.route(kind, a.get("address"), " ".join(str(a.get(k) or "") for k in ("platform", "business")))
+    seller = " ".join(str(a.get(k) or "") for k in ("platform", "business"))
+    route = r.branches.route(kind, a.get("address"), seller, online=bool(a.get("online")))
     town = r.branches.town(a.get("address"))
     lead = Lead(
         ticket=next_ticket(session, received_on),
@@ -109,7 +110,7 @@ def _new_lead(session: Session, app: Flask, openid: str, kind: str, a: dict[str,
         request=a.get("request") if kind == "complaint" else None,
         received_at=now,
         received_on=received_on,
-        extra=_extra(a),
+        extra=_extra(a) | ({"transfer_to": route.transfer} if route.transfer else {}),
     )
     set_initial_deadlines(app, lead)
     session.add(lead)
@@ -140,12 +141,23 @@ def set_initial_deadlines(app: Flask, lead: Lead) -> None:
         lead.next_due = lead.verify_due
 
 
-def _attach_evidence(session: Session, lead: Lead, ids: list[int]) -> None:
+def _attach_evidence(session: Session, leads: list[Lead], ids: list[int]) -> None:
+    """The dialogue's photos go to the first lead; each other lead of the filing gets its own row for the same
+    photo, which shares the downloaded file (bot/leads/delivery.py fills in a copy still waiting for it)."""
     if not ids:
         return
-    for ev in session.execute(select(Evidence).where(Evidence.id.in_(ids))).scalars():
-        if ev.openid == lead.openid:
-            ev.lead_id = lead.id
+    first = leads[0]
+    for ev in session.execute(select(Evidence).where(Evidence.id.in_(ids)).order_by(Evidence.id)).scalars().all():
+        if ev.openid != first.openid:
+            continue
+        ev.lead_id = first.id
+        for twin in leads[1:]:
+            session.add(
+                Evidence(
+                    lead_id=twin.id, openid=ev.openid, media_id=ev.media_id, pic_url=ev.pic_url, path=ev.path,
+                    content_type=ev.content_type, state=ev.state, received_at=ev.received_at,
+                )
+            )  # fmt: skip
 
 
 def channels(app: Flask, branch: str | None) -> NotifySettings:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.content import resolve
 from bot.db import aware, get_db, utcnow
 from bot.leads.settings import LeadsSettings
+from bot.leads.status_names import consumer_status
 from bot.models import Evidence, Follower, InboundMessage, Lead, LeadEvent
 from bot.outbox import Job, PermanentError, handler
 from bot.privacy import mask_text
@@ -29,6 +30,12 @@ def _record_evidence(session, item, result, error) -> None:
         ev.path, ev.content_type, ev.state = result["path"], result["content_type"], "stored"
     else:
         ev.state = "failed"
+    # The same photo's rows on the other leads of a split filing (Art 9) share this download.
+    copies = select(Evidence).where(
+        Evidence.media_id == ev.media_id, Evidence.openid == ev.openid, Evidence.id != ev.id, Evidence.path.is_(None)
+    )
+    for same in session.scalars(copies):
+        same.path, same.content_type, same.state = ev.path, ev.content_type, ev.state
 
 
 @handler("fetch_evidence", record=_record_evidence)
@@ -87,7 +94,7 @@ def consumer_message(job: Job) -> dict:
     with get_db(app).scope() as s:
         last = last_contact(s, openid)
         lead = s.get(Lead, job.payload["lead_id"]) if job.payload.get("lead_id") else None
-        ticket, status = (lead.ticket, lead.status) if lead else ("", "")
+        ticket, status = (lead.ticket, consumer_status(app, lead.status, lead.kind)) if lead else ("", "")
     window = timedelta(hours=LeadsSettings.of(app).service_window_hours)
     try:
         if last and utcnow() - last < window:

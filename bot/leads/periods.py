@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.leads.deadlines import WorkCalendar, add_days, add_working_days
 from bot.leads.notices import refresh_due
-from bot.leads.workflow import TransitionError
+from bot.leads.workflow import TransitionError, is_open
 from bot.models import Lead, LeadEvent
 
 MEDIATING = ("已受理", "调解中")
@@ -21,15 +21,31 @@ def can_pause(lead: Lead) -> bool:
 
 
 def can_resume(lead: Lead) -> bool:
-    return lead.kind == "complaint" and bool((lead.extra or {}).get("paused_since"))
+    return lead.kind == "complaint" and lead.status in MEDIATING and bool((lead.extra or {}).get("paused_since"))
+
+
+def _refuse_closed(lead: Lead) -> None:
+    """A closed lead has no deadline left to pause, resume or extend."""
+    if not is_open(lead.status):
+        raise TransitionError(f"此线索已结束办理（{lead.status}），不能再中止、恢复或延长期限。")
 
 
 def can_extend(lead: Lead) -> bool:
     return lead.kind == "report" and lead.status in ("新线索", "核查中") and not (lead.extra or {}).get("extended")
 
 
+def paused_days_left(lead: Lead) -> int | None:
+    """While the mediation clock is paused: the days of the limit that were left when it stopped (they run again
+    on resumption); None when it is not paused."""
+    since = (lead.extra or {}).get("paused_since")
+    if not since or lead.mediation_due is None or lead.status not in MEDIATING:
+        return None
+    return max(0, (lead.mediation_due - date.fromisoformat(since)).days)
+
+
 def pause_mediation(s: Session, lead: Lead, today: date, reason: str, actor_id: int | None = None) -> LeadEvent:
     """Stop the 60-day mediation clock while goods are appraised or tested (Art 22); no deadline runs meanwhile."""
+    _refuse_closed(lead)
     if not can_pause(lead):
         raise TransitionError("只有受理后、调解期间的投诉可以因鉴定或检测中止调解期限，且不能重复中止。")
     if not reason.strip():
@@ -44,6 +60,7 @@ def resume_mediation(
     actor_id: int | None = None,
 ) -> LeadEvent:  # fmt: skip
     """Restart the clock: the days spent on appraisal or testing are added to the mediation limit."""
+    _refuse_closed(lead)
     if not can_resume(lead):
         raise TransitionError("调解期限没有中止，无需恢复。")
     extra = dict(lead.extra or {})
@@ -62,6 +79,7 @@ def extend_verification(
     actor_id: int | None = None,
 ) -> LeadEvent:  # fmt: skip
     """Extend a report's verification period once by `days` working days, with the approving head named."""
+    _refuse_closed(lead)
     if not can_extend(lead):
         raise TransitionError("只有核查期间的举报可以延长核查期限，且只能延长一次。")
     if not approver.strip() or not reason.strip():

@@ -6,6 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.content import read
+from bot.leads import places
+
+# Why a business in another city goes to that city's bureau, by (kind, online).
+OUT_OF_CITY = {
+    ("complaint", True): "平台内经营者公示的地址所在地，第十三条",
+    ("complaint", False): "经营者实际经营地/住所地",
+    ("report", True): "平台内经营者实际经营地，第三十一条",
+    ("report", False): "经营者实际经营地/住所地",
+}
 
 
 @dataclass(frozen=True)
@@ -14,6 +23,7 @@ class Match:
 
     value: str | None
     rule: str
+    transfer: str | None = None  # the bureau elsewhere a lead should be transferred to (已转办), when known
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ class Platform:
     aliases: tuple[str, ...]
     domicile: str
     town: str
+    bureau: str  # the market-regulation bureau where the operator is domiciled
 
 
 class Categories:
@@ -86,7 +97,8 @@ class Branches:
                     source.line_of_table("platform", i - 1), f"[[platform]] #{i}: needs name and domicile"
                 )
             aliases = tuple(a.lower() for a in p.get("aliases", [p["name"]]))
-            self.platforms.append(Platform(p["name"], aliases, p["domicile"], p.get("town", "")))
+            office = p.get("bureau") or places.bureau(p["domicile"])
+            self.platforms.append(Platform(p["name"], aliases, p["domicile"], p.get("town", ""), office))
 
     def name(self, code: str | None) -> str:
         """The branch's display name (分拣 for none)."""
@@ -110,8 +122,14 @@ class Branches:
                 return p
         return None
 
-    def route(self, kind: str, address: str | None, platform: str | None) -> Match:
-        """The branch for a lead: by the business's town; else, for a complaint, the platform operator's domicile."""
+    def route(self, kind: str, address: str | None, platform: str | None, online: bool = False) -> Match:
+        """The branch for a lead: a business in another city goes to that city's bureau (a transfer); in the city,
+        by its town; else, for a complaint about a platform seller, by the platform operator's domicile (Art 13)."""
+        city = places.city_of(address)
+        if city and city != self.city:
+            office = places.bureau(city)
+            where = OUT_OF_CITY[(kind, online)]
+            return Match(None, f"转至 {office}（{where}）", office)
         found = self.town(address)
         if found:
             alias, code = found
@@ -121,5 +139,9 @@ class Branches:
             hit = self.town(p.town)
             if hit:
                 return Match(hit[1], f"平台经营者{p.name}住所地在{p.town}（第十三条）→{self.branches[hit[1]].name}")
-            return Match(None, f"商家未公示地址，平台经营者{p.name}住所地在{p.domicile}（第十三条），待转办")
+            if address and address.strip():
+                return Match(
+                    None, f"未能识别商家公示地址所在地，待分拣；也可转至 {p.bureau}（平台经营者住所地，第十三条）"
+                )
+            return Match(None, f"商家未公示地址：转至 {p.bureau}（平台经营者{p.name}住所地，第十三条）", p.bureau)
         return Match(None, "未能识别商家所在镇街，待分拣")

@@ -16,7 +16,7 @@ from bot.models import Lead, LeadEvent
 FLOWS: dict[str, dict[str, tuple[str, ...]]] = {
     "complaint": {
         "新线索": ("已受理", "不予受理", "已转办"),
-        "已受理": ("调解中",),
+        "已受理": ("调解中", "终止调解"),  # a party may refuse mediation at the outset (Art 18: both must consent)
         "调解中": ("已办结", "终止调解"),
     },
     "report": {
@@ -55,6 +55,10 @@ TERMINATION_GROUNDS: dict[str, str] = {
     "23-7": "一方当事人死亡或者终止",
     "23-8": "法律、法规、规章规定的应当终止调解的其他情形",
 }
+LIMIT_GROUND = "23-5"  # offered only once the mediation limit has passed
+REFUSAL_OF_MEDIATION = "23-2"  # names the party that refused (Art 18: mediation needs both sides' consent)
+PARTY_GROUNDS = ("23-2", "23-3", "23-7")  # the grounds that concern one party, which may be named
+PARTIES = {"complainant": "投诉人", "business": "被投诉人"}
 
 
 class TransitionError(ValueError):
@@ -69,6 +73,7 @@ class Decision:
     referred_to: str | None = None
     outcome: str | None = None
     remark: str | None = None
+    party: str | None = None  # a key of PARTIES: who refused mediation, said agreement is impossible, or ended
 
 
 def allowed(lead: Lead) -> tuple[str, ...]:
@@ -81,11 +86,24 @@ def is_open(status: str) -> bool:
     return status in OPEN_STATUSES
 
 
+def mediation_limit_passed(lead: Lead, today: date) -> bool:
+    """True once the mediation limit (Art 23 ¶1(5), with paused days added, Art 22) has run out; never while the
+    clock is paused for appraisal or testing."""
+    paused = bool((lead.extra or {}).get("paused_since"))
+    return lead.mediation_due is not None and not paused and today > lead.mediation_due
+
+
+def termination_grounds(lead: Lead, today: date) -> dict[str, str]:
+    """The Art 23 grounds this lead may be terminated on today: 23-5 only after the limit has passed."""
+    passed = mediation_limit_passed(lead, today)
+    return {code: text for code, text in TERMINATION_GROUNDS.items() if code != LIMIT_GROUND or passed}
+
+
 def _clean(text: str | None) -> str:
     return (text or "").strip()
 
 
-def _check(lead: Lead, to: str, d: Decision) -> dict[str, Any]:
+def _check(lead: Lead, to: str, d: Decision, today: date) -> dict[str, Any]:
     """Refuse an illegal transition or a missing requirement; return the event's detail."""
     if to not in allowed(lead):
         raise TransitionError(f"当前状态为“{lead.status}”，不能变更为“{to}”。")
@@ -97,7 +115,18 @@ def _check(lead: Lead, to: str, d: Decision) -> dict[str, Any]:
     elif to == "终止调解":
         if d.ground not in TERMINATION_GROUNDS:
             raise TransitionError("终止调解须选择《办法》第二十三条规定的一项情形。")
+        if d.ground not in termination_grounds(lead, today):
+            why = (
+                "调解期限因鉴定或检测中止（第二十二条）"
+                if (lead.extra or {}).get("paused_since")
+                else f"调解期限至 {lead.mediation_due.isoformat() if lead.mediation_due else '受理后六十日'} 才届满"
+            )
+            raise TransitionError(f"{why}，期限尚未届满，不能以“六十日内未达成调解协议”终止调解。")
         detail |= {"ground": d.ground, "ground_text": TERMINATION_GROUNDS[d.ground]}
+        if d.ground == REFUSAL_OF_MEDIATION and d.party not in PARTIES:
+            raise TransitionError("请选择拒绝或者不参加调解的一方（投诉人或被投诉人）。")
+        if d.ground in PARTY_GROUNDS and d.party in PARTIES:
+            detail["party"] = PARTIES[d.party]
     elif to == "已转办":
         if not _clean(d.referred_to):
             raise TransitionError("转办须写明转往的部门或单位。")
@@ -122,7 +151,7 @@ def transition(
 ) -> LeadEvent:
     """Move a lead to `to` if the flow allows it, record a LeadEvent and move `next_due`; never commits."""
     d = decision or Decision()
-    detail = _check(lead, to, d)
+    detail = _check(lead, to, d, today)
     flow = periods or LeadsSettings()  # the statutory periods, each with its article in config.toml
     lead.status = to
     if MOVED_EARLIER in (lead.extra or {}):
@@ -133,7 +162,7 @@ def transition(
     if "outcome" in detail:
         lead.outcome = detail["outcome"]
     elif "ground_text" in detail:
-        lead.outcome = detail["ground_text"]
+        lead.outcome = detail["ground_text"] + (f"（{detail['party']}）" if "party" in detail else "")
     event = LeadEvent(
         lead_id=lead.id,
         actor_id=actor_id,
@@ -158,7 +187,8 @@ def _move_deadlines(
     elif to == "调解中":
         if lead.mediation_due is None:
             lead.mediation_due = add_days(lead.accepted_on or today, flow.mediation_days, cal)
-        lead.next_due = lead.mediation_due
+        # While appraisal or testing pauses the clock (Art 22) no deadline runs.
+        lead.next_due = None if (lead.extra or {}).get("paused_since") else lead.mediation_due
     elif to == "核查中":
         if lead.verify_due is None:  # Art 35: 15 working days from receipt
             lead.verify_due = add_working_days(lead.received_on, flow.verify_working_days, cal)
@@ -168,6 +198,18 @@ def _move_deadlines(
     else:
         lead.closed_on = today
         lead.next_due = None
+        _end_pause(lead, today, detail)
     if to == "终止调解":  # Art 23 last ¶: tell both sides within 7 working days
         days = flow.termination_notice_working_days
         detail["notify_due"] = add_working_days(today, days, cal).isoformat()
+
+
+def _end_pause(lead: Lead, today: date, detail: dict) -> None:
+    """A lead closed while its clock is paused keeps the paused days on record and is no longer paused."""
+    extra = dict(lead.extra or {})
+    since = extra.pop("paused_since", None)
+    if since is None:
+        return
+    extra["paused_days"] = extra.get("paused_days", 0) + (today - date.fromisoformat(since)).days
+    lead.extra = extra
+    detail["pause_ended"] = since
