@@ -239,3 +239,31 @@ def test_bad_input_through_the_webhook(db_url):
         assert result.status == 200 and result.content, said
     assert text("steps.business.prompt") in result.content or "请" in result.content
     wx.app.extensions["db"].engine.dispose()
+
+
+def test_staff_see_the_resolved_date_and_the_range_beside_the_consumers_words(app):
+    from tests.console_support import Staff, add_staff
+
+    chat = Chat(app)
+    answers = list(OFFLINE_COMPLAINT)
+    answers[5], answers[6] = ("上周六晚上", "amount"), ("大概五六百", "facts")
+    for answer, _step in answers:
+        reply = chat.send(answer)
+    assert "6. 日期：2026年11月28日（上周六）" in reply and "7. 金额：500–600 元（大概五六百）" in reply
+    chat.send("确认")
+    lead = _lead(app)
+    assert (lead.purchase_date, str(lead.amount), lead.extra["amount_high"]) == ("2026-11-28", "500.00", "600")
+    assert lead.extra["as_typed"] == {"when": "上周六晚上", "amount": "大概五六百"}
+    add_staff(app, "xiaolan-handler", "handler", "xiaolan")
+    page = Staff(app, "xiaolan-handler").get(f"/console/leads/{lead.id}").get_data(as_text=True)
+    assert "2026-11-28（消费者原话：上周六晚上）" in page and "500.00–600 元（消费者原话：大概五六百）" in page
+
+
+def test_relative_dates_follow_the_day_the_message_was_sent(app):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    chat = Chat(app, now=datetime(2030, 6, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))  # a Saturday
+    _walk(chat, "when")
+    chat.send("上周六")
+    assert _answers(app, chat.openid)["when"] == "2030-05-25"

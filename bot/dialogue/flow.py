@@ -218,6 +218,8 @@ class Flow:
             return self.ask(self.t.get("control.first_step"))
         self.state.step = history.pop()
         self.state.history = history
+        if self.state.step == "confirm":  # 返回 in the middle of a change: the old answer stays
+            self.data.pop("_editing", None)
         self.save()
         return self.ask()
 
