@@ -22,7 +22,8 @@ from bot.wechat.router import normalise
 
 CANCEL = {"取消", "退出", "结束", "取消投诉", "取消举报"}
 BACK = {"返回", "上一步", "返回上一步", "修改"}
-SKIP = {"跳过", "略过", "不填", "不知道", "记不清", "记不清了", "不记得", "不记得了", "忘了"}
+SKIP = {"跳过", "略过", "不填", "不知道", "不清楚", "记不清", "记不清了", "不记得", "不记得了", "忘了", "找不到"}
+NONE = {"没有", "没", "无", "没写", "没公示", "没有写", "没有公示", "没标", "没有标"}  # skips an optional step only
 ANONYMOUS = {"匿名", "匿名举报", "我要匿名", "不留名"}
 COORDINATES = re.compile(r"^[\d.,\s-]*$")
 
@@ -105,6 +106,8 @@ class Flow:
             return self.ask(self.t.get("control.not_text"))
         if word in SKIP or (self.state.step == "name" and word in ANONYMOUS):
             return self.skip()
+        if review.is_numbered_edit(text):  # 改3 before the numbers were shown
+            return self.reask(self.t.get("control.edit_later"))
         return self.answer(text)
 
     def _kind_label(self) -> str:
@@ -113,6 +116,8 @@ class Flow:
     def answer(self, text: str) -> TextReply:
         key = self.state.step
         result = self._parse(key, text)
+        if isinstance(result, Unclear) and normalise(text).rstrip("。.!！") in NONE and BY_KEY[key].optional(self.data):
+            return self.skip()
         if isinstance(result, Unclear):
             return self.unclear(key, result, text)
         self.store(key, result, text)
@@ -191,8 +196,13 @@ class Flow:
 
     def skip(self) -> TextReply:
         key = self.state.step
-        if not BY_KEY[key].optional(self.data):
-            return self.ask(self.t.get("control.cannot_skip"))
+        if not BY_KEY[key].optional(self.data):  # a miss like any other: a choice then offers its numbers
+            misses = self.data.setdefault("_misses", {})
+            misses[key] = misses.get(key, 0) + 1
+            self.save()
+            numbered = BY_KEY[key].choice and misses[key] >= 2
+            before = [self.t.get("control.cannot_skip"), self.t.get(f"steps.{key}.numbered") if numbered else ""]
+            return self.ask("\n".join(p for p in before if p))
         self.data[key] = None
         for bucket in ("shown", "typed"):
             self.data.get(bucket, {}).pop(key, None)

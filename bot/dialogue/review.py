@@ -101,6 +101,12 @@ def read_edit(t: Texts, text: str, keys: list[str]) -> Edit | None:
     return None
 
 
+def is_numbered_edit(text: str) -> bool:
+    """改3, 修改第三项: a change asked for by number."""
+    word = fold(text).rstrip("。.!！")
+    return any(p.match(word) for p in BY_NUMBER)
+
+
 def _field(said: str, names: dict[str, str]) -> str | None:
     said = re.sub(r"^(把|将|我的)", "", said)
     return names.get(said) or names.get(said.removesuffix("的"))
