@@ -41,7 +41,7 @@ PROMPT = {
     "name": text("steps.name.prompt"),
     "phone": text("steps.phone.prompt"),
     "mail_address": text("steps.mail_address.prompt"),
-    "confirm": "确认无误请回复“确认”提交",
+    "confirm": "请核对您填写的内容",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -14,7 +15,8 @@ from tests.wechat_user import event_xml, make_wechat, new_id, sample
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
-def test_from_the_menu_to_a_ticket_and_progress(db_url, mode):
+def test_from_the_menu_to_a_ticket_and_progress(db_url, mode, caplog):
+    caplog.set_level(logging.DEBUG)
     wx = make_wechat(db_url, mode)
     openid = f"o-wx-{mode}"
     assert text("steps.kind.prompt") in wx.post(event_xml(openid, "CLICK", "COMPLAIN")).content
@@ -25,7 +27,7 @@ def test_from_the_menu_to_a_ticket_and_progress(db_url, mode):
         if step == "facts":
             photo = wx.post(sample("image.xml", openid)).content
             assert photo.startswith(text("control.photo_received", n=1, kind="投诉"))
-    assert "138****8000" in reply and "13800138000" not in reply
+    assert "12. 电话：13800138000" in reply  # their own phone in full, in their own chat
     msg_id = new_id()
     done = wx.text(openid, "确认", msg_id=msg_id).content
     again = wx.text(openid, "确认", msg_id=msg_id).content  # WeChat retries: the same answer, nothing twice
@@ -43,6 +45,7 @@ def test_from_the_menu_to_a_ticket_and_progress(db_url, mode):
     progress = wx.text(openid, f"进度 {ticket}").content
     assert f"编号：{ticket}（投诉）" in progress and "当前状态：已收到" in progress
     assert wx.text("o-someone-else", f"进度 {ticket}").content == text("progress.not_found", ticket=ticket)
+    assert "13800138000" not in caplog.text  # shown to its owner, never logged
     wx.app.extensions["db"].engine.dispose()
 
 

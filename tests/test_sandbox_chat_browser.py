@@ -122,9 +122,10 @@ def test_follow_and_get_the_double11_alert(served, browser):
 
 COMPLAINT = [  # (what the user does, a phrase of the question it answers)
     (("text", "投诉"), "感谢关注"),
-    (("text", "线下"), "网上还是线下"),
+    (("text", "线下"), "网上买的，还是在实体店买的"),
     (("text", "好又多超市"), "商家的名称"),
     (("place", "石岐街道"), "商家在哪里"),
+    (("text", "孙文西路128号"), "位置只显示到“石岐街道”"),  # a pin with only a town: the street is asked for
     (("text", "牛奶"), "买了什么"),
     (("text", "上周六"), "什么时候"),
     (("text", "58"), "多少钱"),
@@ -133,8 +134,9 @@ COMPLAINT = [  # (what the user does, a phrase of the question it answers)
     (("text", "退款"), "怎样解决"),
     (("text", "否"), "同时举报"),
     (("text", "陈小红"), "真实姓名"),
-    (("text", "13800138000"), "手机号码"),
+    (("text", "13800138000"), "联系电话"),
     (("place", "东区街道"), "通讯地址"),
+    (("text", "中山四路1号"), "位置只显示到“东区街道”"),
     (("text", "确认"), "请核对"),
 ]
 

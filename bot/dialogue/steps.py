@@ -1,118 +1,81 @@
-"""The steps of the complaint/report dialogue: which apply, which may be skipped, and how an answer is checked."""
+"""The steps of the complaint/report dialogue: which apply, which may be skipped, and how an answer is understood
+(each by its parser in bot/dialogue/answers/)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from typing import Any
 
-from bot.wechat.router import normalise
+from bot.dialogue.answers import Answer, Result, Unclear
+from bot.dialogue.answers.address import parse_address
+from bot.dialogue.answers.amount import parse_amount
+from bot.dialogue.answers.channel import parse_channel, platform_in
+from bot.dialogue.answers.dates import parse_date
+from bot.dialogue.answers.kind import parse_kind
+from bot.dialogue.answers.phone import parse_phone
+from bot.dialogue.answers.yesno import parse_yes_no
 
 Data = dict[str, Any]
-# A parser returns (value, None) for a good answer or (None, error key in dialogue.toml) for a bad one.
-Parser = Callable[[str], tuple[Any, str | None]]
 
-PHONE = re.compile(r"1[3-9]\d{9}")
+
+@dataclass(frozen=True)
+class Env:
+    """What a parser may need beyond the text: the message's date (bureau's time zone) and the city's 镇街."""
+
+    today: date
+    towns: tuple[str, ...] = ()
+
+
+Parser = Callable[[str, Env], Result]
+
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z·•.\s]{2,20}")
-DATE_HINTS = (
-    "今天",
-    "昨天",
-    "前天",
-    "上周",
-    "本周",
-    "这周",
-    "星期",
-    "礼拜",
-    "周",
-    "月",
-    "日",
-    "号",
-    "年",
-    "最近",
-    "刚才",
-)
+NAME_LEAD = re.compile(r"^(我叫|我是|本人|姓名是?|名字是?|叫)[:：]?")
+# A sticker or an unsupported message shown as text; an answer with no letter, digit or Chinese character at all.
 STICKER = re.compile(r"^(\[[^\[\]]{1,8}\]|/:[^\s]{1,8})+$")
+MEANINGFUL = re.compile(r"[\w\u4e00-\u9fff]")
 UNSUPPORTED = "收到不支持的消息类型"
 
 
 def _length(lo: int, hi: int) -> Parser:
-    def parse(text: str) -> tuple[Any, str | None]:
+    def parse(text: str, _env: Env) -> Result:
+        text = text.strip()
         if len(text) < lo:
-            return None, "too_short"
+            return Unclear("too_short")
         if len(text) > hi:
-            return None, "too_long"
-        return text, None
+            return Unclear("too_long")
+        return Answer(text)
 
     return parse
 
 
-def _choice(options: dict[str, Any]) -> Parser:
-    def parse(text: str) -> tuple[Any, str | None]:
-        folded = normalise(text).rstrip("。.!！")
-        if folded in options:
-            return options[folded], None
-        return None, "invalid"
+def _capped(limit: int, parser: Callable[..., Result]) -> Callable[..., Result]:
+    """A parser that first refuses answers longer than `limit` (a pasted essay is not a date)."""
+
+    def parse(text: str, *args: Any, **kwargs: Any) -> Result:
+        return Unclear("too_long") if len(text) > limit else parser(text, *args, **kwargs)
 
     return parse
 
 
-def parse_when(text: str) -> tuple[Any, str | None]:
-    """A date the way people write it: 2026-11-20, 11月20日, 上周六, 昨天."""
-    if len(text) > 50:
-        return None, "too_long"
-    if re.search(r"\d", text) or any(h in text for h in DATE_HINTS):
-        return text, None
-    return None, "invalid"
+def parse_name(text: str, _env: Env) -> Result:
+    """A person's name: 2 to 20 letters or Chinese characters (我叫张三 is 张三)."""
+    name = NAME_LEAD.sub("", text.strip()).strip()
+    if NAME.fullmatch(name) and not name.isspace():
+        return Answer(name)
+    return Unclear("invalid")
 
 
-def parse_amount(text: str) -> tuple[Any, str | None]:
-    """An amount in yuan: 128, 128.5, ¥128, 128元, 1,280 块."""
-    cleaned = re.sub(r"[\s,，¥￥元块钱圆人民币rmbRMB]", "", text)
-    if not re.fullmatch(r"\d+(\.\d{1,2})?", cleaned):
-        return None, "invalid"
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return None, "invalid"
-    if value >= Decimal("10000000000"):
-        return None, "too_large"
-    return str(value), None
+def parse_platform(text: str, _env: Env) -> Result:
+    """A platform by its usual name (淘宝上 -> 淘宝), or the name as typed."""
+    found = platform_in(text)
+    return Answer(found) if found else _length(2, 50)(text, _env)
 
 
-def parse_name(text: str) -> tuple[Any, str | None]:
-    """A person's name: 2 to 20 letters or Chinese characters."""
-    if NAME.fullmatch(text) and not text.isspace():
-        return text.strip(), None
-    return None, "invalid"
-
-
-def parse_phone(text: str) -> tuple[Any, str | None]:
-    """A mainland mobile number, spaces, dashes and a +86 prefix allowed."""
-    digits = re.sub(r"[\s\-()（）]", "", normalise(text))
-    digits = re.sub(r"^(\+?86)(?=1\d{10}$)", "", digits)
-    if PHONE.fullmatch(digits):
-        return digits, None
-    return None, "invalid"
-
-
-KIND = _choice({"1": "complaint", "投诉": "complaint", "我要投诉": "complaint", "2": "report", "举报": "report"})
-ONLINE = _choice({k: True for k in ("1", "网上", "线上", "网购", "网店", "网络", "外卖", "直播")})
-YES_NO = _choice(
-    {
-        **{k: True for k in ("是", "是的", "要", "需要", "举报", "同时举报", "1", "y", "yes")},
-        **{k: False for k in ("否", "不", "不是", "不要", "不用", "不需要", "没有", "2", "n", "no")},
-    }
-)
-CONFIRM = _choice({k: True for k in ("确认", "确定", "提交", "确认提交", "是", "对", "没问题")})
-
-
-def _offline(text: str) -> tuple[Any, str | None]:
-    value, error = ONLINE(text)
-    if error is None:
-        return value, None
-    return _choice({k: False for k in ("2", "线下", "实体", "实体店", "门店", "上门")})(text)
+def _also_report(text: str, _env: Env) -> Result:
+    return parse_yes_no(text, yes=("举报", "同时举报", "一起举报"), no=("不举报", "只投诉", "只要解决", "就投诉"))
 
 
 def _is(kind: str) -> Callable[[Data], bool]:
@@ -127,35 +90,57 @@ def _identified(d: Data) -> bool:
     return d.get("kind") == "complaint" or not d.get("anonymous")
 
 
+def _asks_platform(d: Data) -> bool:
+    return bool(d.get("online")) and not d.get("platform_named")
+
+
 @dataclass(frozen=True)
 class Step:
-    """One question: the key its answer is stored under, when it applies, when it may be skipped, its parser."""
+    """One question: the key its answer is stored under, when it applies, when it may be skipped, its parser,
+    whether a location answers it, whether it is a choice (numbered after two misses), when it is shown."""
 
     key: str
     parse: Parser
     applies: Callable[[Data], bool] = _always
     optional: Callable[[Data], bool] = lambda d: False
     takes_location: bool = False
+    choice: bool = False
+    listed: Callable[[Data], bool] | None = None  # shown in the confirmation (default: when it applies)
+
+    def shown(self, data: Data) -> bool:
+        return (self.listed or self.applies)(data)
 
 
 STEPS: tuple[Step, ...] = (
-    Step("kind", KIND),
-    Step("online", _offline),
-    Step("platform", _length(2, 50), applies=lambda d: bool(d.get("online"))),
+    Step("kind", lambda t, _e: parse_kind(t), choice=True),
+    Step("online", _capped(200, lambda t, _e: parse_channel(t)), choice=True),
+    Step("platform", parse_platform, applies=_asks_platform, listed=lambda d: bool(d.get("online"))),
     Step("business", _length(2, 200)),
-    Step("address", _length(2, 200), optional=lambda d: bool(d.get("online")), takes_location=True),
+    Step(
+        "address",
+        _capped(200, lambda t, e: parse_address(t, e.towns)),
+        optional=lambda d: bool(d.get("online")),
+        takes_location=True,
+    ),
     Step("item", _length(2, 200)),
-    Step("when", parse_when, optional=_is("report")),
-    Step("amount", parse_amount, optional=_is("report")),
+    Step("when", _capped(50, lambda t, e: parse_date(t, e.today)), optional=_is("report")),
+    Step("amount", _capped(100, lambda t, _e: parse_amount(t)), optional=_is("report")),
     Step("facts", _length(10, 1000)),
     Step("request", _length(2, 300), applies=_is("complaint")),
-    Step("also_report", YES_NO, applies=_is("complaint")),
+    Step("also_report", _capped(100, _also_report), applies=_is("complaint"), choice=True),
     Step("name", parse_name, optional=_is("report")),
-    Step("phone", parse_phone, applies=_identified, optional=_is("report")),
-    Step("mail_address", _length(5, 200), applies=_identified, optional=_is("report"), takes_location=True),
-    Step("confirm", CONFIRM),
+    Step("phone", _capped(60, lambda t, _e: parse_phone(t)), applies=_identified, optional=_is("report")),
+    Step(
+        "mail_address",
+        _capped(200, lambda t, e: parse_address(t, e.towns, mailing=True)),
+        applies=_identified,
+        optional=_is("report"),
+        takes_location=True,
+    ),
+    Step("confirm", lambda t, _e: parse_yes_no(t)),
 )
 BY_KEY = {s.key: s for s in STEPS}
+CONTACTS = ("name", "phone", "mail_address")  # what an anonymous reporter never leaves behind
 
 
 def next_step(after: str, data: Data) -> str:
@@ -167,6 +152,14 @@ def next_step(after: str, data: Data) -> str:
     return "confirm"
 
 
+def first_missing(data: Data) -> str:
+    """The first step that applies and has no answer yet (a changed answer can call for a new one), else confirm."""
+    for step in STEPS[:-1]:
+        if step.applies(data) and step.key not in data:
+            return step.key
+    return "confirm"
+
+
 def is_sticker(text: str) -> bool:
-    """A sticker or an unsupported message shown as text: not an answer."""
-    return bool(STICKER.match(text)) or UNSUPPORTED in text
+    """A sticker, an unsupported message shown as text, or nothing but emoji and punctuation: not an answer."""
+    return bool(STICKER.match(text)) or UNSUPPORTED in text or not MEANINGFUL.search(text)

@@ -123,9 +123,12 @@ def _extra(a: dict[str, Any]) -> dict[str, Any]:
         "online": bool(a.get("online")),
         "anonymous": bool(a.get("anonymous")),
     }
-    for key in ("location", "address_location"):
+    for key in ("location", "address_location", "amount_high"):
         if a.get(key):
             extra[key] = a[key]
+    typed = {k: v for k, v in (a.get("typed") or {}).items() if k in ("when", "amount")}
+    if typed:  # the consumer's own words beside the resolved date and the amount (a range, 大概五六百)
+        extra["as_typed"] = typed
     return extra
 
 
