@@ -158,6 +158,8 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "content_dir": Setting(str, "content/notices"),
         "per_page": Setting(int, 10),
         "reload_seconds": Setting((int, float), 1.0),
+        "synonyms_file": Setting(str, "content/synonyms.toml"),
+        "answer_confidence": Setting((int, float), 0.4),
     },
 }
 
