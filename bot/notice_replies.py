@@ -80,6 +80,8 @@ def notice_reply(ctx: Context) -> Reply:
         return TextReply(replies.phrase(ctx.app, "question_empty" if ctx.msg.type == "text" else "media"))
     if only_emoji(text):
         return TextReply(replies.phrase(ctx.app, "question_emoji"))
+    if len(text) > LONG:  # a story, most likely a complaint: how to file it, rather than a guess at a notice
+        return TextReply(unanswered(ctx.app, text))
     store = notices.get_store(ctx.app)
     if len(normalise(text)) <= CARD_LENGTH:
         found = store.by_keyword(text)

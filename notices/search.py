@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from notices.model import Notice
 
 # A hit is kept when it covers at least this share of the question and scores at least this share of the best.
-MIN_CONFIDENCE = 0.2
+MIN_CONFIDENCE = 0.35
 MIN_RELATIVE = 0.5
 
 
@@ -91,8 +91,11 @@ class Searcher:
             self._engine = (notices, engine)
             return engine
 
-    def search(self, notices: list[Notice], query: str, limit: int = 50) -> list[Hit]:
-        """The notices answering a query, best first, with the paragraph that answers and its snippet."""
+    def search(
+        self, notices: list[Notice], query: str, limit: int = 50, min_confidence: float = MIN_CONFIDENCE
+    ) -> list[Hit]:
+        """The notices answering a query, best first, with the paragraph that answers and its snippet; those
+        below `min_confidence` or far behind the best are left out."""
         engine = self.engine(notices)
         results = engine.search(query, limit=limit)
         if not results:
@@ -100,7 +103,7 @@ class Searcher:
         top = results[0].score
         hits = []
         for r in results:
-            if r.confidence < MIN_CONFIDENCE or r.score < MIN_RELATIVE * top:
+            if r.confidence < min_confidence or r.score < MIN_RELATIVE * top:
                 continue
             text = r.blocks[r.best].text if r.best >= 0 else r.notice.summary
             spans = marked_spans(engine.analyzer, text, r.query)

@@ -152,10 +152,13 @@ class NoticeStore:
                 scored.append((-score, -other.date.toordinal(), other.slug, other))
         return [item[-1] for item in sorted(scored)[:limit]]
 
-    def search(self, query: str, limit: int = 50) -> list[Hit]:
+    def search(self, query: str, limit: int = 50, min_confidence: float | None = None) -> list[Hit]:
         """Notices answering a query or question, best first (the index is built on the first search after a
         reload or a change of the lexicon)."""
-        return self.searcher.search(self._snapshot().notices, query, limit)
+        notices = self._snapshot().notices
+        if min_confidence is None:
+            return self.searcher.search(notices, query, limit)
+        return self.searcher.search(notices, query, limit, min_confidence)
 
     def set_lexicon(self, lexicon: Lexicon | Callable[[], Lexicon]) -> None:
         """The search's dictionary and synonyms, or a function returning the current one (the bot's reloading

@@ -62,14 +62,16 @@ class Analyzer:
                     out.extend(self._repairs(run, offset, spans, stretch))
         return out
 
-    def counts(self, text: str) -> Counter:
-        """How often each term occurs in a text (a notice's field or paragraph: no positions kept)."""
+    def counts(self, text: str, characters: bool = True) -> Counter:
+        """How often each term occurs in a text (a notice's field or paragraph: no positions kept); without
+        `characters`, single characters are left out (a body: they serve one-character queries on the heads)."""
         found: Counter = Counter()
         for m in RUNS.finditer(fold(text)):
             run = m.group()
             spans = _atoms(run)
             for stretch in self._stretches(run, spans):
-                found.update(t[0] for t in self._emit(run, 0, spans, stretch))
+                terms = (t[0] for t in self._emit(run, 0, spans, stretch))
+                found.update(terms if characters else (t for t in terms if not t.startswith(UNIGRAM)))
         return found
 
     def _segment(self, run: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from notices.retrieval.analyzer import CHANNEL_WEIGHT, UNIGRAM, WORD, Analyzer, Token
+from notices.retrieval.analyzer import CHANNEL_WEIGHT, TYPO_WEIGHT, UNIGRAM, WORD, Analyzer, Token
 from notices.retrieval.paragraphs import Paragraph, paragraphs
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ MAX_QUERY = 200  # characters of a question that are read
 # Confidence: the question's weight (term weight x idf) that the notice matches, against what it misses; a missed
 # term that no notice uses counts less (a word the content never says, like 羽绒服, is not what it is about).
 MISSED_SHARE, UNKNOWN_SHARE = 0.6, 0.3
+# A notice that shares no topic word with the question and whose title, keywords and summary hold none of its words
+# matched it in passing (天气 in a sentence of the body): its confidence counts this much.
+HEARSAY = 0.6
 # A lexicon word keeps at least this idf (as a share of the idf of a term no notice has): the words an editor put in
 # the lexicon name topics, and a topic that many notices mention in passing (退货) still tells them apart by how
 # much they say about it.
@@ -64,13 +67,16 @@ def analyse(analyzer: Analyzer, notice: Notice) -> Analysis:
     """Count the terms of a notice's fields and of each paragraph of its body."""
     blocks = paragraphs(notice.html)
     block_terms, body = [], Counter()
+    headings: dict[str, Counter] = {}
     for block in blocks:
-        own = analyzer.counts(block.text)
+        own = analyzer.counts(block.text, characters=False)
         body.update(own)
         if block.heading and not block.is_heading:
-            for term, n in analyzer.counts(block.heading).items():
+            if block.heading not in headings:
+                headings[block.heading] = analyzer.counts(block.heading, characters=False)
+            for term, n in headings[block.heading].items():
                 own[term] += HEADING_SHARE * n
-        block_terms.append(Counter({t: n for t, n in own.items() if not t.startswith(UNIGRAM)}))
+        block_terms.append(own)
     fields = {
         "title": analyzer.counts(notice.title),
         "keywords": sum((analyzer.counts(k) for k in notice.keywords), Counter()),
@@ -113,6 +119,8 @@ class Engine:
         self.notices = list(notices)
         found = [analyse(analyzer, n) for n in self.notices]
         self.blocks = [a.blocks for a in found]
+        heads = ("title", "keywords", "summary")
+        self.heads = [frozenset(t for f in heads for t in a.fields[f] if not t.startswith(UNIGRAM)) for a in found]
         self.block_owner: list[tuple[int, int]] = [(d, i) for d, a in enumerate(found) for i in range(len(a.blocks))]
         self.postings = self._index_fields(found)
         self.block_postings = self._index_blocks(found)
@@ -201,9 +209,24 @@ class Engine:
             para, para_score = _best_block(block_sums.get(doc), self.blocks[doc])
             total = (score + PARAGRAPH_SHARE * para_score) * self.prior[doc]
             confidence = self._confidence(terms, idfs, covered[doc], matched[doc])
+            if not self._evidence(doc, terms, matched[doc]):
+                confidence *= HEARSAY
             results.append(Result(notice, total, confidence, self.blocks[doc], para, tokens))
         results.sort(key=lambda r: (-r.score, -r.notice.date.toordinal(), r.notice.slug))
         return results[:limit]
+
+    def _evidence(self, doc: int, terms: dict[str, float], matched: set[str]) -> bool:
+        """Whether the notice is about what the question asks: they share a topic word of the lexicon (one at full
+        weight), or the notice's title, keywords or summary hold a word or character pair of the question and the
+        notice matches more of it than that one pair."""
+        head = False
+        for term in matched:
+            if terms[term] < CHANNEL_WEIGHT[term[:2]] * TYPO_WEIGHT:
+                continue
+            if term.startswith(WORD):
+                return True
+            head = head or term in self.heads[doc]
+        return head and sum(not t.startswith(UNIGRAM) for t in matched) > 1
 
     def _confidence(self, terms: dict[str, float], idfs: dict, covered: float, matched: set[str]) -> float:
         """How much of the question (its words and character pairs) the notice matches, 0..1."""

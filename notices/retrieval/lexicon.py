@@ -16,7 +16,8 @@ from typing import Any
 from notices.retrieval.text import RUNS, fold
 
 MAX_WORD = 12
-TYPO_MIN = 3  # words this long or longer are still found with one character mistyped (七天无里由)
+TYPO_MIN = 3  # words this long or longer are still found with one character mistyped (七天无里由, 保建品); in a
+# three-character word only the middle one: its first and last hold it (不想留 is not 不想要)
 
 
 class LexiconError(ValueError):
@@ -55,7 +56,7 @@ class Lexicon:
         for word in self.terms:
             if len(word) < TYPO_MIN or word in self.stop or not RUNS.fullmatch(word) or word.isascii():
                 continue
-            for i in range(len(word)):
+            for i in range(1, 2) if len(word) == TYPO_MIN else range(len(word)):
                 key = word[:i] + "\0" + word[i + 1 :]
                 keys[key] = word if keys.get(key, word) == word else None  # two words one slip apart: neither
         return {k: w for k, w in keys.items() if w is not None}
