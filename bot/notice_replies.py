@@ -1,22 +1,35 @@
-"""The bot's side of the notices: a text that names a notice's keyword gets that notice as a news card.
+"""The bot's side of the notices: a text no keyword rule or dialogue claimed is answered from the notices.
 
-Registered as the `text` message-type handler, so keyword rules (replies.toml) are tried before it; a text that
-matches no notice goes to the router's fallback (the webhook's help reply, which links to the search page).
+Registered as the `text` message-type handler, so keyword rules (replies.toml) are tried before it. A short text
+naming a notice's keyword gets that notice as a news card; any other question goes to the search engine
+(notices/retrieval/): the best notice's key paragraph with a link, and up to two related notices, when it covers
+enough of the question (`[notices] answer_confidence`); otherwise an honest "not found" with the complaint route.
+Empty, emoji-only, very long and foreign-language messages get a kind reply of their own.
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from flask import Flask
 
 import notices
 from bot.config import AppSettings, ConfigError, Section
-from bot.content import resolve
-from bot.wechat.messages import Context, NewsReply, Reply
-from bot.wechat.router import get_router
+from bot.content import ContentFile, Source, resolve
+from bot.wechat import replies
+from bot.wechat.messages import Context, NewsReply, Reply, TextReply
+from bot.wechat.router import get_router, normalise
+from notices.retrieval import Lexicon, LexiconError, from_data
+from notices.retrieval.text import has_chinese, has_foreign_words, only_emoji
+
+CARD_LENGTH = 12  # a text this short that names a notice's keyword is a lookup of that notice: its news card
+LONG = 300  # characters: a message longer than this is a story rather than a question
+RELATED = 2  # related notices linked under an answer
+RELATED_SHARE = 0.5  # a related notice scores at least this share of the answer's score
+MAX_BYTES = 2000  # WeChat's limit for a text reply is 2048 bytes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,10 +40,14 @@ class NoticesSettings(Section):
     content_dir: str = "content/notices"
     per_page: int = 10
     reload_seconds: float = 1.0
+    synonyms_file: str = "content/synonyms.toml"
+    answer_confidence: float = 0.4
 
     def check(self, source: str, app: AppSettings) -> NoticesSettings:
         if self.per_page < 1:
             raise ConfigError(source, "[notices] per_page", "must be at least 1")
+        if not 0 <= self.answer_confidence <= 1:
+            raise ConfigError(source, "[notices] answer_confidence", "must be between 0 and 1")
         return self
 
 
@@ -46,9 +63,22 @@ def site_settings(app: Flask) -> dict:
     }
 
 
+def build_lexicon(data: dict[str, Any], src: Source) -> Lexicon:
+    """Check content/synonyms.toml and turn it into the search's Lexicon; a mistake names its line."""
+    try:
+        return from_data(data)
+    except LexiconError as exc:
+        start = src.line_of_table("group", exc.index) if exc.key != "stopwords" and exc.index is not None else 1
+        raise src.error(src.line_of_key(exc.key, start), exc.message) from None
+
+
 def init_app(app: Flask) -> None:
-    """Answer the notices' keywords in the bot (the notice site itself is registered by create_app)."""
-    get_router(app).message("text")(notice_reply)
+    """Load the search's dictionary (a broken file stops the start with file:line) and answer free questions."""
+    lexicon = ContentFile(resolve(NoticesSettings.of(app).synonyms_file), build_lexicon)
+    lexicon.load()
+    notices.get_store(app).set_lexicon(lexicon.get)  # reloaded when the file is saved (a broken edit is logged)
+    app.extensions["notices_lexicon"] = lexicon
+    get_router(app).message("text", "voice")(notice_reply)  # a voice message with WeChat's recognised words too
 
 
 def news_card(app: Flask, notice: notices.Notice) -> NewsReply:
@@ -59,9 +89,51 @@ def news_card(app: Flask, notice: notices.Notice) -> NewsReply:
 
 
 def notice_reply(ctx: Context) -> Reply:
-    """The newest live notice whose keyword the text contains, else the router's fallback."""
-    found = notices.get_store(ctx.app).by_keyword(ctx.msg.text)
-    if found is not None:
-        return news_card(ctx.app, found)
-    fallback = get_router(ctx.app).fallback
-    return fallback(ctx) if fallback is not None else None
+    """The answer to a text that no keyword rule claimed (see the module's docstring)."""
+    text = ctx.msg.text
+    if not text:
+        return TextReply(replies.phrase(ctx.app, "question_empty" if ctx.msg.type == "text" else "media"))
+    if only_emoji(text):
+        return TextReply(replies.phrase(ctx.app, "question_emoji"))
+    if len(text) > LONG:  # a story, most likely a complaint: how to file it, rather than a guess at a notice
+        return TextReply(unanswered(ctx.app, text))
+    store = notices.get_store(ctx.app)
+    if len(normalise(text)) <= CARD_LENGTH:
+        found = store.by_keyword(text)
+        if found is not None:
+            return news_card(ctx.app, found)
+    return answer(ctx.app, text)
+
+
+def unanswered(app: Flask, text: str) -> str:
+    """What the bot says when no notice answers a text: "not found" with the complaint route and 12315; for a long
+    story, how to file it; for a message in another language, that the account answers in Chinese."""
+    search = replies.search_url(app, text)
+    if not has_chinese(text) and has_foreign_words(text):
+        return replies.phrase(app, "question_foreign", search=search)
+    return replies.phrase(app, "question_long" if len(text) > LONG else "not_found", search=search)
+
+
+def answer(app: Flask, text: str) -> TextReply:
+    """The best live notice's key paragraph with its link and related links, or "not found"."""
+    hits = [h for h in notices.get_store(app).search(text, limit=RELATED + 3) if not h.notice.expired]
+    threshold = NoticesSettings.of(app).answer_confidence
+    if not hits or hits[0].confidence < threshold:
+        return TextReply(unanswered(app, text))
+    best = hits[0]
+    related = [h for h in hits[1:] if h.score >= RELATED_SHARE * best.score][:RELATED]
+    base = AppSettings.of(app).public_url.rstrip("/")
+    lines = [
+        f'· <a href="{base}/notices/{h.notice.slug}">{html.escape(h.notice.title, quote=False)}</a>' for h in related
+    ]
+    values = {
+        "title": html.escape(best.notice.title, quote=False),
+        "passage": html.escape(best.passage, quote=False),
+        "url": f"{base}/notices/{best.notice.slug}",
+    }
+    for shown in (lines, []):
+        values["related"] = replies.phrase(app, "answer_related") + "\n" + "\n".join(shown) if shown else ""
+        reply = replies.phrase(app, "answer", **values).strip()
+        if len(reply.encode()) <= MAX_BYTES:
+            break
+    return TextReply(reply)

@@ -1,4 +1,4 @@
-"""`flask notices check` (every problem as file:line: message) and `flask notices new <slug>`."""
+"""`flask notices check` (every problem as file:line: message), `new <slug>`, and the search's `ask` and `evaluate`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from notices.model import local_now
 from notices.parse import SLUG
+from notices.retrieval.evaluate import evaluate, read_questions
 
 notices_cli = AppGroup("notices", help="Editors' notices under content/notices.")
 
@@ -63,3 +64,24 @@ def new_command(slug: str) -> None:
     store.dir.mkdir(parents=True, exist_ok=True)
     path.write_text(TEMPLATE.format(today=local_now(store.tz).date().isoformat(), slug=slug), encoding="utf-8")
     click.echo(f"已创建 {path}：请填写各字段和正文，然后运行 flask notices check")
+
+
+@notices_cli.command("ask")
+@click.argument("question")
+def ask_command(question: str) -> None:
+    """Show what the search engine answers to a question: the first three notices, their confidence and passage."""
+    hits = current_app.extensions["notices"].search(question, limit=3)
+    if not hits:
+        click.echo("没有找到相关的公告")
+    for n, hit in enumerate(hits, 1):
+        click.echo(f"{n}. {hit.notice.slug}  得分 {hit.score:.2f}  把握 {hit.confidence:.2f}  {hit.notice.title}")
+        click.echo(f"   {hit.passage}")
+
+
+@notices_cli.command("evaluate")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def evaluate_command(questions: Path) -> None:
+    """Top-1 and top-3 accuracy of the search over a questions file ([[q]] text, answer), and the misses."""
+    report = evaluate(current_app.extensions["notices"], read_questions(questions))
+    for line in report.lines():
+        click.echo(line)

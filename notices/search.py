@@ -1,124 +1,113 @@
-"""Full-text search over notices: Chinese has no spaces, so an inverted index of character bigrams (and single
-characters, for one-character queries) over title, keywords, summary and body, rebuilt when the store reloads."""
+"""Search over the notices, for the public search page and the bot's answers: the retrieval engine
+(notices/retrieval/) over the current notices, each hit with its key paragraph and a highlighted snippet."""
 
 from __future__ import annotations
 
-import math
-import re
-from collections import defaultdict
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
 
-from notices.model import Notice
+from notices.retrieval import Analyzer, Engine, Lexicon
+from notices.retrieval.paragraphs import quote
+from notices.retrieval.snippet import highlight, marked_spans
+from notices.retrieval.text import fold as fold_chars
 
-WORD = re.compile(r"\w+")
-# Spellings consumers mix; folded the same way in the index and in the query.
-SYNONYMS = {"双十一": "双11", "双十二": "双12", "七日无理由": "七天无理由", "个人资讯": "个人信息"}
-FIELD_WEIGHTS = {"title": 4.0, "keywords": 4.0, "summary": 2.0, "body": 1.0}
-PHRASE_BONUS = {"title": 6.0, "keywords": 6.0, "summary": 2.0, "body": 2.0}
-MAX_QUERY = 40
+if TYPE_CHECKING:
+    from notices.model import Notice
+
+# A hit is kept when it covers at least this share of the question and scores at least this share of the best.
+MIN_CONFIDENCE = 0.35
+MIN_RELATIVE = 0.5
 
 
 def fold(text: str) -> str:
-    """Lower-case, half-width, one spelling for common variants (双十一 -> 双11)."""
-    chars = []
-    for ch in text:
-        code = ord(ch)
-        chars.append(chr(code - 0xFEE0) if 0xFF01 <= code <= 0xFF5E else ch)
-    folded = "".join(chars).lower()
-    for variant, canonical in SYNONYMS.items():
-        folded = folded.replace(variant, canonical)
-    return folded
-
-
-def segments(text: str) -> list[str]:
-    """Runs of letters, digits and CJK characters, punctuation and spaces removed."""
-    return WORD.findall(fold(text))
-
-
-def grams(segment: str) -> list[str]:
-    """A segment's character bigrams; a one-character segment is its own gram."""
-    if len(segment) == 1:
-        return [segment]
-    return [segment[i : i + 2] for i in range(len(segment) - 1)]
+    """Folded for comparing words: simplified characters, half-width, lower case (as the engine sees text)."""
+    return fold_chars(text)
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result."""
+    """One search result: the notice, its score and confidence (0..1), the paragraph to quote, the snippet."""
 
     notice: Notice
     score: float
+    confidence: float
+    passage: str
     snippet: Markup
 
 
-class SearchIndex:
-    """Postings gram -> {slug: weight}; built once per store reload from the notices' cached text."""
+class Searcher:
+    """The engine for the notices of the moment: rebuilt when the notices or the lexicon change, shared by all
+    threads; the lexicon comes from whoever owns the dictionary file (the bot: content/synonyms.toml)."""
 
-    def __init__(self, notices: list[Notice]) -> None:
-        self.notices = {n.slug: n for n in notices}
-        self.fields: dict[str, dict[str, str]] = {}
-        self.postings: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for n in notices:
-            body = n.text
-            fields = {"title": n.title, "keywords": " ".join(n.keywords), "summary": n.summary, "body": body}
-            self.fields[n.slug] = {name: fold(value) for name, value in fields.items()}
-            for name, value in self.fields[n.slug].items():
-                self._add(n.slug, name, value)
-        self.bodies = {n.slug: n.text for n in notices}
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self._lock = threading.Lock()
+        self._lexicon = lexicon or Lexicon()
+        self._analyzer: tuple[object, Analyzer] | None = None  # (what it was built from, analyzer)
+        self._engine: tuple[object, Engine] | None = None  # (the notices list it indexes, engine)
+        self._source: Callable[[], Lexicon] | None = None
+        self._changes = 0
 
-    def _add(self, slug: str, name: str, value: str) -> None:
-        counts: dict[str, int] = defaultdict(int)
-        for seg in WORD.findall(value):
-            for gram in {*grams(seg), *seg}:
-                counts[gram] += 1
-        weight = FIELD_WEIGHTS[name]
-        for gram, count in counts.items():
-            self.postings[gram][slug] += weight * (1 + min(count, 10) / 10)
+    def set_lexicon(self, lexicon: Lexicon | Callable[[], Lexicon]) -> None:
+        """Use another dictionary from now on, or follow a source of it (asked before each search: it returns
+        the same object until the dictionary changes); the next search rebuilds the index."""
+        if callable(lexicon):
+            self._source = lexicon
+            lexicon = lexicon()
+        with self._lock:
+            if lexicon is not self._lexicon:
+                self._lexicon = lexicon
+                self._analyzer = self._engine = None
+                self._changes += 1
 
-    def search(self, query: str, limit: int = 50) -> list[Hit]:
-        """Notices matching the query, best first: most of its bigrams must occur, whole words score extra."""
-        segs = segments(query[:MAX_QUERY])
-        wanted = {g for seg in segs for g in grams(seg)}
-        if not wanted:
+    @property
+    def generation(self) -> int:
+        """Counts the changes of the lexicon (pages cached with an older one are stale)."""
+        self._follow()
+        return self._changes
+
+    def _follow(self) -> None:
+        if self._source is not None:
+            lexicon = self._source()
+            if lexicon is not self._lexicon:
+                self.set_lexicon(lexicon)
+
+    def engine(self, notices: list[Notice]) -> Engine:
+        """The engine over exactly these notices (the store's snapshot list), built on first use."""
+        self._follow()
+        current = self._engine
+        if current is not None and current[0] is notices:
+            return current[1]
+        with self._lock:
+            if self._engine is not None and self._engine[0] is notices:
+                return self._engine[1]
+            keywords = frozenset(k for n in notices for k in n.keywords)
+            if self._analyzer is None or self._analyzer[0] != keywords:
+                self._analyzer = (keywords, Analyzer(self._lexicon.with_words(keywords)))
+            engine = Engine(notices, self._analyzer[1])
+            self._engine = (notices, engine)
+            return engine
+
+    def search(
+        self, notices: list[Notice], query: str, limit: int = 50, min_confidence: float = MIN_CONFIDENCE
+    ) -> list[Hit]:
+        """The notices answering a query, best first, with the paragraph that answers and its snippet; those
+        below `min_confidence` or far behind the best are left out."""
+        engine = self.engine(notices)
+        results = engine.search(query, limit=limit)
+        if not results:
             return []
-        scores: dict[str, float] = defaultdict(float)
-        found: dict[str, int] = defaultdict(int)
-        for gram in wanted:
-            for slug, weight in self.postings.get(gram, {}).items():
-                scores[slug] += weight
-                found[slug] += 1
-        # Short queries need every bigram; longer ones 2/3 of them (商家跑路 finds 商家…跑路, which lacks 家跑).
-        need = len(wanted) if len(wanted) <= 2 else math.ceil(2 * len(wanted) / 3)
+        top = results[0].score
         hits = []
-        for slug, score in scores.items():
-            if found[slug] < need:
+        for r in results:
+            if r.confidence < min_confidence or r.score < MIN_RELATIVE * top:
                 continue
-            fields = self.fields[slug]
-            score += sum(PHRASE_BONUS[name] for seg in segs for name, value in fields.items() if seg in value)
-            hits.append(Hit(self.notices[slug], score, self._snippet(slug, segs)))
-        hits.sort(key=lambda h: (-h.score, -h.notice.date.toordinal(), h.notice.slug))
-        return hits[:limit]
-
-    def _snippet(self, slug: str, segs: list[str], width: int = 60) -> Markup:
-        """A piece of the body around the first matching word, the words marked."""
-        text = self.bodies[slug]
-        folded = fold(text)
-        if len(folded) != len(text):  # a synonym changed the length: mark nothing rather than the wrong place
-            return escape(text[:width])
-        positions = [folded.find(seg) for seg in segs if seg in folded]
-        start = max(min(positions) - width // 3, 0) if positions else 0
-        piece, low = text[start : start + width], folded[start : start + width]
-        out, i = [], 0
-        while i < len(piece):
-            seg = next((s for s in segs if s and low.startswith(s, i)), None)
-            if seg:
-                out.append(Markup("<mark>%s</mark>") % piece[i : i + len(seg)])
-                i += len(seg)
-            else:
-                out.append(escape(piece[i]))
-                i += 1
-        prefix = "…" if start > 0 else ""
-        suffix = "…" if start + width < len(text) else ""
-        return escape(prefix) + Markup("").join(out) + escape(suffix)
+            text = r.blocks[r.best].text if r.best >= 0 else r.notice.summary
+            spans = marked_spans(engine.analyzer, text, r.query)
+            passage = quote(r.blocks, r.best) if r.best >= 0 else r.notice.summary
+            snippet = highlight(text, spans) if text else escape(r.notice.summary)
+            hits.append(Hit(r.notice, r.score, r.confidence, passage, snippet))
+        return hits

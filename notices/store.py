@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from notices.model import Notice, Problem
 from notices.parse import Link, parse_file
-from notices.search import Hit, SearchIndex, fold
+from notices.retrieval import Lexicon
+from notices.search import Hit, Searcher, fold
 
 Version = tuple[int, int]
 
@@ -29,15 +31,21 @@ class _Snapshot:
     by_slug: dict[str, Notice] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     last_modified: datetime = field(default_factory=lambda: datetime.fromtimestamp(0, UTC))
-    index: SearchIndex | None = None
     generation: int = 0  # counts the rebuilds: cached pages and searches are keyed by it
 
 
 class NoticeStore:
     """Notices by slug, keyword, category and search; see INTERFACES.md ("The notice store")."""
 
-    def __init__(self, content_dir: Path | str, timezone: str = "Asia/Shanghai", interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        content_dir: Path | str,
+        timezone: str = "Asia/Shanghai",
+        interval: float = 1.0,
+        lexicon: Lexicon | None = None,
+    ) -> None:
         self.dir = Path(content_dir)
+        self.searcher = Searcher(lexicon)
         self.images = self.dir / "images"
         self.tz = ZoneInfo(timezone)
         self.interval = interval
@@ -144,14 +152,18 @@ class NoticeStore:
                 scored.append((-score, -other.date.toordinal(), other.slug, other))
         return [item[-1] for item in sorted(scored)[:limit]]
 
-    def search(self, query: str) -> list[Hit]:
-        """Notices matching a query, best first (the index is built on the first search after a reload)."""
-        snap = self._snapshot()
-        if snap.index is None:
-            with self._lock:
-                if snap.index is None:
-                    snap.index = SearchIndex(snap.notices)
-        return snap.index.search(query)
+    def search(self, query: str, limit: int = 50, min_confidence: float | None = None) -> list[Hit]:
+        """Notices answering a query or question, best first (the index is built on the first search after a
+        reload or a change of the lexicon)."""
+        notices = self._snapshot().notices
+        if min_confidence is None:
+            return self.searcher.search(notices, query, limit)
+        return self.searcher.search(notices, query, limit, min_confidence)
+
+    def set_lexicon(self, lexicon: Lexicon | Callable[[], Lexicon]) -> None:
+        """The search's dictionary and synonyms, or a function returning the current one (the bot's reloading
+        content/synonyms.toml); searches and cached search pages follow from the next request on."""
+        self.searcher.set_lexicon(lexicon)
 
     def problems(self) -> list[Problem]:
         """Everything wrong with the files, sorted by file and line."""
@@ -159,8 +171,9 @@ class NoticeStore:
 
     @property
     def generation(self) -> int:
-        """A number that changes whenever any notice, picture or file changed (checked once per interval)."""
-        return self._snapshot().generation
+        """A number that changes whenever any notice, picture or file, or the search's lexicon, changed (files are
+        checked once per interval)."""
+        return self._snapshot().generation + self.searcher.generation
 
     @property
     def last_modified(self) -> datetime:

@@ -253,3 +253,26 @@ def test_decisions_reach_the_chat_and_a_template_opens_the_lead_page(served, bro
     notices = mine.locator("#notices").inner_text()
     assert "投诉受理告知" in notices and "商家同意全额退款，请在三个工作日内到店办理。" in notices
     shot(mine, "lead-page")
+
+
+def test_a_free_question_gets_the_returns_guide(served, browser):
+    """A question in the consumer's own words, which no keyword rule claims, is answered from the notices: the
+    returns guide (the live notice with the keyword 七天无理由 or the like, the newest) quoted, linked and opened."""
+    app, base = served
+    store = app.extensions["notices"]
+    guide = next(n for n in store.all() if not n.expired and any("无理由" in k for k in n.keywords))
+    page = browser.new_page()
+    page.goto(f"{base}/sandbox/")
+    page.fill("input[name=nickname]", "林先生")
+    page.click("#create-user")
+    page.locator("#phone[data-ready]").wait_for()
+    page.click("#follow-toggle")
+    page.locator(".line.bot").first.wait_for()
+
+    answer = say(page, "网上买的衣服能退吗")
+    assert f"《{guide.title}》" in answer.inner_text()
+    link = answer.locator(f'.text a[href="{base}/notices/{guide.slug}"]')
+    expect(link).to_have_text("点这里查看全文")
+    shot(page, "free-question")
+    page.goto(link.get_attribute("href"))
+    expect(page.locator("h1")).to_have_text(guide.title)

@@ -53,6 +53,9 @@ class NoticeShelf:
     def all(self):
         return list(self.notices)
 
+    def search(self, query, limit=50):
+        return []  # no search in this stand-in: free questions are not found
+
 
 DOUBLE11 = Notice(
     "2022-double11-tips", "双11网购消费提示", date(2026, 11, 1), "消费提示", ["双11"], "先比价再下单", "d11.png"
@@ -202,9 +205,10 @@ def test_edits_are_picked_up_without_restart_and_broken_edits_keep_the_last_good
     assert wx.text("oEditor", "电动车").content == "电动车提示"  # the broken edit is not used
     assert any("replies.toml:3:" in r.getMessage() for r in caplog.records)
     phrases = content / "phrases.toml"
-    _edit(phrases, phrases.read_text(encoding="utf-8").replace("您好，这条消息", "您好！这条消息"))
+    edited = phrases.read_text(encoding="utf-8").replace("抱歉，没有找到直接相关的内容", "抱歉！没有找到直接相关的内容")
+    _edit(phrases, edited)
     time.sleep(1.05)
-    assert wx.text("oEditor", "今天天气").content.startswith("您好！这条消息")
+    assert wx.text("oEditor", "今天天气").content.startswith("抱歉！没有找到直接相关的内容")
     app.extensions["db"].engine.dispose()
 
 

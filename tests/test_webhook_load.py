@@ -18,7 +18,7 @@ from tests.wechat_user import WeChat, make_wechat, new_id, text_xml
 BURST = 200
 ASKS = {
     "帮助": "本号可以为您",
-    "食品安全": "发现食品过期",
+    "热线": "消费者投诉举报热线",
     "12315": "消费者投诉举报热线",
     "人工客服": "消费者投诉举报热线",
 }

@@ -172,7 +172,10 @@ def make_wechat(db_url: str, mode: str, **sections: dict) -> WeChat:
 
 
 def help_reply(app, text: str) -> str:
-    """The default reply the bot gives to `text` when nothing matches (it links a search for the words)."""
+    """What the bot says when nothing answers: the help (with a search link) to a menu key it does not know, and to
+    a text or recognised voice that no notice answers, "not found" with the complaint route (in another language:
+    that the account answers in Chinese)."""
+    from bot.notice_replies import unanswered
     from bot.wechat.replies import phrase, search_url
 
-    return phrase(app, "help", search=search_url(app, text))
+    return unanswered(app, text) if text else phrase(app, "help", search=search_url(app, text))

@@ -28,8 +28,15 @@ REQUIRED_PHRASES = {
     "notices_intro": "the first line of a list of notices ({category} = its category)",
     "notices_more": "the last line of a list of notices",
     "notices_none": "the answer when a category has no notice yet ({category})",
+    "answer": "a free question's answer: {title}, {passage} and {url} of the best notice, then {related}",
+    "answer_related": "the line before the related notices' links under an answer",
+    "not_found": "the answer when no notice answers a free question: the complaint route, 12315, {search}",
+    "question_empty": "the answer to an empty message",
+    "question_emoji": "the answer to a message of emoji only",
+    "question_long": "the answer to a very long message that no notice answers (a story rather than a question)",
+    "question_foreign": "the answer to a message in another language that no notice answers",
 }
-PLACEHOLDERS = {"site", "category", "search"}
+PLACEHOLDERS = {"site", "category", "search", "title", "passage", "url", "related"}
 MODES = ("exact", "contains", "regex")
 RULE_KEYS = {"name", "keywords", "match", "text", "notice"}
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
