@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as cookie
+from sqlalchemy import update
 
 from bot import clock
 from bot.console import audit, bp, csrf
@@ -23,9 +25,10 @@ from bot.console.security import (
     record_failure,
     record_success,
 )
-from bot.db import aware, session
+from bot.db import DatabaseBusy, aware, get_db, read_session, session
 from bot.models import ConsoleSession, StaffUser
 
+log = logging.getLogger(__name__)
 HOMES = {"admin": "console.queue", "handler": "console.queue", "editor": "console.pushes", "viewer": "console.stats"}
 
 
@@ -35,14 +38,18 @@ def _settings() -> dict:
 
 @bp.before_request
 def load_staff() -> None:
-    """Check CSRF on every form, find the signed-in staff member, and end a session idle for too long."""
+    """Check CSRF on every form, find the signed-in staff member, and end a session idle for too long.
+
+    Read on the request's reading session: a page that only reads answers while another process holds the writers'
+    lock. The idle clock is moved (at most once a minute) only when the database takes the write at once.
+    """
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     g.staff = None
     staff_id = cookie.get("staff_id")
     if staff_id is None:
         return
-    s = session()
+    s = read_session()
     user = s.get(StaffUser, staff_id)
     record = s.get(ConsoleSession, _hash(cookie.get("sid", "")))
     now = clock.utcnow()
@@ -51,16 +58,24 @@ def load_staff() -> None:
     if user is None or user.disabled or cookie.get("fp") != fingerprint(user) or not valid or idle:
         cookie.clear()
         if valid and idle and user is not None:
-            record.ended_at = now
-            s.commit()
+            _mark(record.id_hash, ended_at=now)  # when not stored now, the row stays idle: refused all the same
             flash("您已较长时间未操作，为保护消费者信息已自动退出，请重新登录。")
         return
     if now - aware(record.seen_at) > SEEN_EVERY:  # the idle clock, written at most once a minute
-        record.seen_at = now
-        s.commit()
+        _mark(record.id_hash, seen_at=now)
     g.staff = user
 
 
+def _mark(id_hash: str, **values) -> None:
+    """Write a session record's times if the database takes the write at once; else leave it to a later request."""
+    statement = update(ConsoleSession).where(ConsoleSession.id_hash == id_hash).values(**values)
+    try:
+        get_db().transaction(lambda conn: conn.execute(statement), wait=MARK_WAIT)
+    except DatabaseBusy:
+        log.info("console session record not updated: the database is busy")
+
+
+MARK_WAIT = 0.05  # seconds
 SEEN_EVERY = timedelta(seconds=60)
 
 

@@ -11,7 +11,7 @@ from bot.config import ROOT
 from bot.console import audit, bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.signs import find_signs
-from bot.db import session
+from bot.db import read_session, session
 from bot.leads import deadlines
 from bot.leads.create import rules
 from bot.leads.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
@@ -38,7 +38,7 @@ OUTBOX_STATES = {"pending": "等待发送", "done": "已发送", "failed": "发�
 
 
 def _timeline(lead: Lead) -> list[dict]:
-    s = session()
+    s = read_session()
     events = s.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.at, LeadEvent.id))
     events = events.all()
     ids = {e.actor_id for e in events if e.actor_id}
@@ -63,7 +63,7 @@ def configured_branches() -> list[tuple[str, str]]:
 
 def _context(lead: Lead, *, revealed: bool = False) -> dict:
     """Everything the lead page shows."""
-    s = session()
+    s = read_session()
     today = deadlines.today_local(current_app)
     left = clock.days_left(current_app, today, lead.next_due)
     evidence = s.scalars(
@@ -131,7 +131,7 @@ def evidence_root() -> Path:
 @requires(*LEAD_ROLES)
 def evidence(evidence_id: int):
     """An evidence photo, only for staff who may see its lead, only from under the evidence directory."""
-    item = session().get(Evidence, evidence_id)
+    item = read_session().get(Evidence, evidence_id)
     if item is None or item.lead_id is None or not item.path:
         abort(404)
     visible_lead(item.lead_id)

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from bot.console import bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads
 from bot.console.forms import parse_date, parse_int
-from bot.db import session
+from bot.db import read_session
 from bot.leads import deadlines
 from bot.leads.create import rules
 from bot.leads.workflow import ALL_STATUSES, KIND_NAMES, MOVED_EARLIER, OPEN_STATUSES
@@ -85,7 +85,7 @@ def _slice(stmt: Select, order: tuple, offset: int, size: int) -> list:
     console's last mile)."""
     ids = stmt.with_only_columns(Lead.id, maintain_column_froms=True).order_by(*order).limit(size).offset(offset)
     page = ids.subquery()
-    return session().execute(select(*QUEUE_COLUMNS).join(page, page.c.id == Lead.id).order_by(*order)).all()
+    return read_session().execute(select(*QUEUE_COLUMNS).join(page, page.c.id == Lead.id).order_by(*order)).all()
 
 
 def decorate(rows: list, today: date) -> list[dict]:
@@ -93,7 +93,7 @@ def decorate(rows: list, today: date) -> list[dict]:
     ids = {r.assignee_id for r in rows if r.assignee_id}
     names = {}
     if ids:
-        found = session().execute(
+        found = read_session().execute(
             select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids))
         )
         names = {i: d or u for i, d, u in found}
@@ -117,7 +117,7 @@ def moved_earlier(lead_ids: list[int]) -> dict[int, dict]:
     """Of these leads, those whose deadline a calendar correction moved earlier (bot/leads/recompute.py)."""
     if not lead_ids:
         return {}
-    found = session().execute(select(Lead.id, Lead.extra).where(Lead.id.in_(lead_ids)))
+    found = read_session().execute(select(Lead.id, Lead.extra).where(Lead.id.in_(lead_ids)))
     return {i: extra[MOVED_EARLIER] for i, extra in found if extra and MOVED_EARLIER in extra}
 
 
@@ -127,7 +127,8 @@ def filter_options() -> dict:
     if user.role == "admin":
         cats, branches = distinct_values(Lead.category), [b for b in distinct_values(Lead.branch) if b]
     else:  # one branch's leads, read through its index
-        cats, branches = session().scalars(scope_leads(select(Lead.category).distinct()).order_by(Lead.category)), []
+        stmt = scope_leads(select(Lead.category).distinct()).order_by(Lead.category)
+        cats, branches = read_session().scalars(stmt), []
     return {"categories": list(cats), "branches": branches, "statuses": ALL_STATUSES, "kinds": KIND_NAMES}
 
 
@@ -138,13 +139,13 @@ def distinct_values(column) -> list:
     start = select(func.min(column).label("v")).cte("vals", recursive=True)
     following = select(func.min(column)).where(column > start.c.v).scalar_subquery()
     values = start.union_all(select(following.label("v")).where(start.c.v.is_not(None)))
-    return list(session().scalars(select(values.c.v).where(values.c.v.is_not(None))))
+    return list(read_session().scalars(select(values.c.v).where(values.c.v.is_not(None))))
 
 
 def _page(stmt: Select, today: date) -> dict:
     size = current_app.config["SETTINGS"]["console"]["page_size"]
     counts = stmt.with_only_columns(func.count(), func.count(Lead.next_due), maintain_column_froms=True)
-    total, dated = session().execute(counts.order_by(None)).one()
+    total, dated = read_session().execute(counts.order_by(None)).one()
     pages = max(1, math.ceil(total / size))
     page = parse_int(request.args.get("page"), 1, 1, pages)
     rows = page_rows(stmt, dated, (page - 1) * size, size)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.console import audit, bp
 from bot.console.access import ROLES, current_staff, requires
 from bot.console.security import aware
-from bot.db import session, utcnow
+from bot.db import read_session, session, utcnow
 from bot.models import StaffUser
 
 
@@ -16,7 +16,7 @@ from bot.models import StaffUser
 @requires("admin")
 def staff_list():
     """Every account with its role, branch and state; new accounts are made with `flask staff add`."""
-    users = session().scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.username)).all()
+    users = read_session().scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.username)).all()
     now = utcnow()
     locked = {u.id for u in users if u.locked_until and aware(u.locked_until) > now}
     return render_template("console/staff.html", users=users, roles=ROLES, locked=locked)
