@@ -108,6 +108,8 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "lockout_attempts": Setting(int, 5),
         "lockout_minutes": Setting(int, 15),
         "address_attempts": Setting(int, 20),
+        "name_attempts": Setting(int, 50),
+        "name_throttle_seconds": Setting(int, 60),
         "page_size": Setting(int, 50),
         "signs_window_days": Setting(int, 30),
         "signs_many_complaints": Setting(int, 3),

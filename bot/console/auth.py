@@ -15,16 +15,7 @@ from sqlalchemy import update
 from bot import clock
 from bot.console import audit, bp, csrf
 from bot.console.access import current_staff, public, requires
-from bot.console.security import (
-    Limits,
-    account_wait,
-    address_wait,
-    check_password,
-    find_user,
-    fingerprint,
-    record_failure,
-    record_success,
-)
+from bot.console.security import Limits, check_password, find_user, fingerprint, record_failure, record_success, refusal
 from bot.db import DatabaseBusy, aware, get_db, read_session, session
 from bot.models import ConsoleSession, StaffUser
 
@@ -109,21 +100,27 @@ def login():
     return render_template("console/login.html", error=message, next=request.form.get("next", "")), status
 
 
+REFUSALS = {
+    "address": "此网络地址登录失败次数过多，请在 {minutes} 分钟后再试。",
+    "pair": "该账号因连续登录失败已被暂时锁定，请在 {minutes} 分钟后再试。",
+    "throttle": "该账号近期登录失败次数过多，为保护账号安全，请在 {seconds} 秒后再试。",
+}
+
+
 def _try_login(username: str, password: str) -> tuple[str | None, int]:
-    """Check the credentials and the lockouts; sign in on success. Returns (error message, HTTP status)."""
+    """Check the limits and the credentials; sign in on success. Returns (error message, HTTP status).
+
+    Every name, an account's or not, goes through the same reads, the same argon2 verification and the same writes,
+    and gets the same answers (bot/console/security.py has the limits)."""
     s = session()
-    cfg = _settings()
-    limits = Limits(cfg["lockout_attempts"], cfg["lockout_minutes"], cfg["address_attempts"])
+    limits = Limits.of(_settings())
     address = request.remote_addr or "unknown"
-    wait = address_wait(s, address, limits)
-    if wait:
-        return f"此网络地址登录失败次数过多，请在 {wait} 分钟后再试。", 429
+    refused = refusal(s, username, address, limits)
+    if refused is not None:
+        return REFUSALS[refused.kind].format(minutes=refused.minutes, seconds=refused.seconds), 429
     user = find_user(s, username)
-    wait = account_wait(s, user, username, limits)
-    if wait:
-        return f"该账号因连续登录失败已被暂时锁定，请在 {wait} 分钟后再试。", 429
     if not check_password(user, password) or user is None or user.disabled:
-        locked = record_failure(s, user, address, limits, username)
+        locked = record_failure(s, username, address, limits)
         # The typed name only when it is an account's: anything else may be a password typed in the wrong field.
         detail = f"用户名：{user.username}" if user is not None else "用户名：不是任何账号（所填内容不记录）"
         audit.record(s, "login_failed", detail=detail, actor=None)
@@ -131,7 +128,7 @@ def _try_login(username: str, password: str) -> tuple[str | None, int]:
         if locked:
             return f"连续登录失败次数过多，该账号已被锁定，请在 {locked} 分钟后再试。", 429
         return "用户名或密码错误。", 401
-    record_success(user)
+    record_success(s, user, address)
     audit.record(s, "login", actor=user)
     sid = secrets.token_urlsafe(32)
     now = clock.utcnow()
