@@ -88,3 +88,22 @@ def test_what_a_request_writes_is_read_back_in_the_same_request(db_url):
         s.add(AuditEntry(action="note", detail="x"))
         s.commit()
         assert read_session().scalar(select(func.count()).select_from(AuditEntry)) == before + 1
+
+
+@pytest.mark.wall_clock
+def test_an_in_memory_database_reads_and_writes_without_waiting_for_itself(clock):
+    """On `sqlite://` (one connection per thread, no other writer) readers share the request's session: the idle
+    clock, an export's audit entry and a note are written at once, never after a wait for the thread's own lock."""
+    app = create_app(make_config("sqlite://"))
+    add_staff(app, "he", "admin")
+    lead_id = add_lead(app, ticket="T-MEM-0001")
+    staff = Staff(app, "he")
+    clock.advance(timedelta(minutes=2))
+    for call in (
+        lambda: staff.get("/console/queue"),
+        lambda: staff.post("/console/export", {"format": "csv", "status": "all"}),
+        lambda: staff.post(f"/console/leads/{lead_id}/note", {"text": "已回访"}),
+    ):
+        response, _body, took = _timed(call)
+        assert response.status_code in (200, 303) and took < 1.0
+    assert _count(app, AuditEntry, AuditEntry.action == "export") == 1

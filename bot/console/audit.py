@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.console import bp
 from bot.console.access import current_staff, requires
 from bot.console.forms import day_start_utc, parse_date, parse_int
-from bot.db import DatabaseBusy, get_db, read_session, utcnow
+from bot.db import read_session, utcnow, write_if_free
 from bot.models import AuditEntry, StaffUser
 
 log = logging.getLogger(__name__)
@@ -68,15 +68,13 @@ def record_if_free(action: str, *, detail: str | None = None) -> bool:
     a transaction of its own, if the database takes the write within RECORD_WAIT. While another process holds the
     database the entry goes to the application log instead (False), and the request still answers at once."""
     values = {**_fields(action, None, detail, None), "at": utcnow()}
-    try:
-        get_db().transaction(lambda conn: conn.execute(insert(AuditEntry).values(**values)), wait=RECORD_WAIT)
+    if write_if_free(lambda conn: conn.execute(insert(AuditEntry).values(**values)), RECORD_WAIT):
         return True
-    except DatabaseBusy:
-        log.warning(
-            "audit entry logged here, not stored (the database is busy): action=%s actor=%s address=%s detail=%s",
-            action, values["actor_name"], values["address"], detail,
-        )  # fmt: skip
-        return False
+    log.warning(
+        "audit entry logged here, not stored (the database is busy): action=%s actor=%s address=%s detail=%s",
+        action, values["actor_name"], values["address"], detail,
+    )  # fmt: skip
+    return False
 
 
 @bp.get("/audit")

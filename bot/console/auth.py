@@ -16,7 +16,7 @@ from bot import clock
 from bot.console import audit, bp, csrf
 from bot.console.access import current_staff, public, requires
 from bot.console.security import Limits, check_password, find_user, fingerprint, record_failure, record_success, refusal
-from bot.db import DatabaseBusy, aware, get_db, read_session, session
+from bot.db import aware, read_session, session, write_if_free
 from bot.models import ConsoleSession, StaffUser
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,7 @@ def load_staff() -> None:
 def _mark(id_hash: str, **values) -> None:
     """Write a session record's times if the database takes the write at once; else leave it to a later request."""
     statement = update(ConsoleSession).where(ConsoleSession.id_hash == id_hash).values(**values)
-    try:
-        get_db().transaction(lambda conn: conn.execute(statement), wait=MARK_WAIT)
-    except DatabaseBusy:
+    if not write_if_free(lambda conn: conn.execute(statement), MARK_WAIT):
         log.info("console session record not updated: the database is busy")
 
 

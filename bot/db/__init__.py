@@ -211,6 +211,23 @@ def read_session() -> Session:
     return g.db_reader
 
 
+def write_if_free(work: Callable[[Connection], Any], wait: float) -> bool:
+    """For a request that only reads: `work(connection)` in a write transaction of its own if the database takes it
+    within `wait` seconds, else nothing (False). On an in-memory SQLite database (one connection per thread, no
+    other writer) it runs on the request's session."""
+    db = get_db()
+    if db.read_sessions is None:
+        s = session()
+        work(s.connection())
+        s.commit()
+        return True
+    try:
+        db.transaction(work, wait=wait)
+        return True
+    except DatabaseBusy:
+        return False
+
+
 def _fresh_reads(_session: Session) -> None:
     reader = g.get("db_reader")
     if reader is not None and reader is not g.get("db_session"):
