@@ -1,8 +1,9 @@
 """/healthz: whether the database answers and its schema is current (the home page belongs to `notices`).
 
 It answers within DEADLINE seconds whatever the database does: the check runs in a thread of its own and a check
-still waiting then is a 503. On SQLite it reads on a read-only connection, and then tries for a moment to take the
-write lock (and gives it back at once): when another process holds it, messages cannot be stored, and that is a 503.
+still waiting then is a 503. It reads without the writers' lock, then asks for a moment for what storing a message
+needs and gives it back at once (SQLite: the write lock; PostgreSQL: the message tables' write lock): when another
+process holds it, messages cannot be stored, and that is a 503.
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ def pg_server():
     engine.dispose()
     db = Database(server.url("bot_template"))
     upgrade(db)
-    db.engine.dispose()
+    db.dispose()
     server.admin = create_engine(server.url("postgres"), isolation_level="AUTOCOMMIT")
     yield server
     server.admin.dispose()
@@ -186,7 +186,7 @@ def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("sqlite") / "template.db"
     db = Database(f"sqlite:///{path}")
     upgrade(db)
-    db.engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    db.dispose()  # closing the last connection checkpoints the WAL into the file
     return path
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from bot.config import AppSettings
+from bot.db import BUSY_ERRORS, is_busy
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 csrf = CSRFProtect()
@@ -75,6 +76,19 @@ def _error_page(exc: HTTPException):
         return exc
     text = ERROR_TEXTS.get(exc.code or 500, "出错了。")
     return render_template("console/error.html", code=exc.code, text=text), exc.code
+
+
+def _busy_page(exc: Exception):
+    """A console page whose database stayed held past its wait: 503 with a page saying so (nothing was changed)."""
+    if not is_busy(exc):
+        raise exc
+    g.database_busy = True  # the page itself asks the database nothing more
+    text = "系统繁忙，本次操作未能完成，请稍后再试。"
+    return render_template("console/error.html", code=503, text=text), 503, {"Retry-After": "5"}
+
+
+for _error in BUSY_ERRORS:
+    bp.register_error_handler(_error, _busy_page)
 
 
 def _csrf_error(exc: CSRFError):

@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, g, redirect, request, url_for
 from sqlalchemy import Select, false, select
 
-from bot.db import session
+from bot.db import read_session, session
 from bot.models import Lead, StaffUser
 
 ROLES: dict[str, str] = {"admin": "管理员", "handler": "办理人员", "editor": "编辑", "viewer": "统计查看"}
@@ -61,12 +61,15 @@ def scope_leads(stmt: Select, user: StaffUser | None = None) -> Select:
 
 
 def visible_lead(lead_id: int, *, for_update: bool = False) -> Lead:
-    """The lead if the current user may see it; 404 otherwise (another branch's lead does not exist for them)."""
+    """The lead if the current user may see it; 404 otherwise (another branch's lead does not exist for them).
+
+    Read on the request's reading session; `for_update` reads it on the writing session, row locked, for a view
+    that changes it."""
     user = current_staff()
     if user is None or user.role not in LEAD_ROLES:
         abort(404)
     stmt = scope_leads(select(Lead).where(Lead.id == lead_id), user)
-    lead = session().scalar(stmt.with_for_update() if for_update else stmt)
+    lead = session().scalar(stmt.with_for_update()) if for_update else read_session().scalar(stmt)
     if lead is None:
         abort(404)
     return lead

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.console import audit
 from bot.console.access import ROLES
-from bot.console.security import find_user, hash_password, password_problem
+from bot.console.security import clear_lockout, find_user, hash_password, password_problem
 from bot.db import get_db
 from bot.leads.create import rules
 from bot.models import StaffUser
@@ -60,7 +60,7 @@ def passwd_command(username: str) -> None:
         if user is None:
             raise click.ClickException(f"no user {username!r}")
         user.password_hash = hash_password(_ask_password())
-        user.failed_logins, user.locked_until = 0, None
+        clear_lockout(s, user.username)
         audit.record(s, "staff_change", detail=f"重设密码 {username}")
     click.echo(f"password changed for {username}")
 

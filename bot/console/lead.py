@@ -15,7 +15,7 @@ from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads,
 from bot.console.lead_notices import notices_of
 from bot.console.settings import ConsoleSettings
 from bot.console.signs import find_signs
-from bot.db import aware, session
+from bot.db import aware, read_session, session, write_if_free
 from bot.leads import conversation, deadlines
 from bot.leads.create import rules
 from bot.leads.notices import OFFLINE_METHODS
@@ -47,7 +47,7 @@ FIELD_NAMES = {"accept_due": "受理期限", "mediation_due": "调解期限", "v
 
 
 def _timeline(lead: Lead) -> list[dict]:
-    s = session()
+    s = read_session()
     events = s.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.at, LeadEvent.id))
     events = events.all()
     ids = {e.actor_id for e in events if e.actor_id}
@@ -76,7 +76,7 @@ def configured_branches() -> list[tuple[str, str]]:
 
 def _context(lead: Lead, *, revealed: bool = False) -> dict:
     """Everything the lead page shows."""
-    s = session()
+    s = read_session()
     today = deadlines.today_local(current_app)
     left = clock.days_left(current_app, today, lead.next_due)
     evidence = s.scalars(
@@ -115,7 +115,7 @@ def _context(lead: Lead, *, revealed: bool = False) -> dict:
 def twins(lead: Lead) -> list[dict]:
     """The other half of a filing split into a complaint and a report (Art 9), each way; linked when the user may
     open it, otherwise named with the branch that handles it."""
-    s = session()
+    s = read_session()
     if lead.split_from_id:
         rows = s.scalars(select(Lead).where(Lead.id == lead.split_from_id)).all()
     else:
@@ -140,9 +140,10 @@ def refused(lead_id: int, message: str, code: int = 409):
 def lead(lead_id: int):
     """The lead page, phone masked; the consumer's new messages are marked read once shown."""
     found = visible_lead(lead_id)
-    page = render_template("console/lead.html", **_context(found))
-    if conversation.mark_read(session(), found.id, utcnow()):
-        session().commit()
+    shown = _context(found)
+    page = render_template("console/lead.html", **shown)
+    if any(item.get("new") for item in shown["timeline"]):  # a page view never waits on a busy database for this
+        write_if_free(lambda conn: conversation.mark_read(conn, found.id, utcnow()), wait=0.5)
     return page
 
 
@@ -171,7 +172,7 @@ def evidence_root() -> Path:
 @requires(*LEAD_ROLES)
 def evidence(evidence_id: int):
     """An evidence photo, only for staff who may see its lead, only from under the evidence directory."""
-    item = session().get(Evidence, evidence_id)
+    item = read_session().get(Evidence, evidence_id)
     if item is None or item.lead_id is None or not item.path:
         abort(404)
     visible_lead(item.lead_id)

@@ -94,7 +94,7 @@ def lead_note(lead_id: int):
 @requires(*LEAD_ROLES)
 def lead_recategorize(lead_id: int):
     """Change the lead's key area; the keyword rule is replaced by who changed it."""
-    lead = visible_lead(lead_id)
+    lead = visible_lead(lead_id, for_update=True)
     category = _form("category", 32)
     if category not in rules(current_app).categories.names:
         flash("请从列表中选择重点领域。", "error")
@@ -118,7 +118,7 @@ def lead_recategorize(lead_id: int):
 @requires(*LEAD_ROLES)
 def lead_reassign(lead_id: int):
     """Give the lead to another branch, or to a handler of its branch (an admin also places triage leads)."""
-    lead = visible_lead(lead_id)
+    lead = visible_lead(lead_id, for_update=True)
     s = session()
     branch = _form("branch", 32) or lead.branch
     assignee = None

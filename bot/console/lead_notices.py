@@ -14,7 +14,7 @@ from bot.console import audit, bp
 from bot.console.access import LEAD_ROLES, current_staff, requires, visible_lead
 from bot.console.cells import without_controls
 from bot.console.forms import parse_date
-from bot.db import session
+from bot.db import read_session, session
 from bot.leads import deadlines
 from bot.leads.notices import PARTY_NAMES, STATE_NAMES, NoticeError, record_offline
 from bot.models import UNDELIVERED, LeadNotice, OutboxItem, StaffUser
@@ -29,7 +29,7 @@ def _local_day(app, moment):
 
 def notices_of(lead_id: int) -> list[dict]:
     """The lead's notices, oldest first, with their outbox item's attempts and last error while they wait."""
-    s = session()
+    s = read_session()
     rows = s.scalars(select(LeadNotice).where(LeadNotice.lead_id == lead_id).order_by(LeadNotice.id)).all()
     ids = [n.outbox_id for n in rows if n.outbox_id]
     items = {i.id: i for i in s.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids)))} if ids else {}

@@ -21,7 +21,7 @@ def refresh(app: Flask) -> bool:
     db = get_db(app)
     if not db.is_sqlite:
         return False
-    with db.engine.begin() as conn:
+    with db.work_engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     return True
 

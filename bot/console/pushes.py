@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.console import bp
 from bot.console.access import EDITOR_ROLES, requires
-from bot.db import session
+from bot.db import read_session
 from bot.models import Delivery, Push
 
 DELIVERY_STATES = {"sent": "已送达", "pending": "待发送", "skipped": "跳过", "failed": "失败"}
@@ -17,7 +17,7 @@ DELIVERY_STATES = {"sent": "已送达", "pending": "待发送", "skipped": "跳�
 @requires(*EDITOR_ROLES)
 def pushes():
     """The latest pushes with delivery counts per state, and the notice store's notices."""
-    s = session()
+    s = read_session()
     rows = s.scalars(select(Push).order_by(Push.due_at.desc()).limit(100)).all()
     counts: dict[int, dict[str, int]] = {}
     if rows:

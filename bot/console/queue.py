@@ -13,7 +13,7 @@ from bot.console import bp, clock
 from bot.console.access import LEAD_ROLES, current_staff, requires, scope_leads
 from bot.console.forms import parse_date, parse_int
 from bot.console.settings import ConsoleSettings
-from bot.db import session
+from bot.db import read_session
 from bot.leads import conversation, deadlines
 from bot.leads.create import rules
 from bot.leads.periods import paused_days_left
@@ -88,7 +88,7 @@ def _slice(stmt: Select, order: tuple, offset: int, size: int) -> list:
     console's last mile)."""
     ids = stmt.with_only_columns(Lead.id, maintain_column_froms=True).order_by(*order).limit(size).offset(offset)
     page = ids.subquery()
-    return session().execute(select(*QUEUE_COLUMNS).join(page, page.c.id == Lead.id).order_by(*order)).all()
+    return read_session().execute(select(*QUEUE_COLUMNS).join(page, page.c.id == Lead.id).order_by(*order)).all()
 
 
 def decorate(rows: list, today: date) -> list[dict]:
@@ -96,12 +96,12 @@ def decorate(rows: list, today: date) -> list[dict]:
     ids = {r.assignee_id for r in rows if r.assignee_id}
     names = {}
     if ids:
-        found = session().execute(
+        found = read_session().execute(
             select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids))
         )
         names = {i: d or u for i, d, u in found}
     shown = flags([r.id for r in rows])
-    unread = conversation.unread_counts(session(), [r.id for r in rows])
+    unread = conversation.unread_counts(read_session(), [r.id for r in rows])
     out = []
     for r in rows:
         left = clock.days_left(current_app, today, r.next_due)
@@ -124,7 +124,9 @@ def flags(lead_ids: list[int]) -> dict[int, dict]:
     (bot/leads/recompute.py); `paused_left`, the days left of a mediation limit paused for appraisal (Art 22)."""
     if not lead_ids:
         return {}
-    found = session().execute(select(Lead.id, Lead.status, Lead.extra, Lead.mediation_due).where(Lead.id.in_(lead_ids)))
+    found = read_session().execute(
+        select(Lead.id, Lead.status, Lead.extra, Lead.mediation_due).where(Lead.id.in_(lead_ids))
+    )
     return {
         row.id: {"moved": (row.extra or {}).get(MOVED_EARLIER), "paused_left": paused_days_left(row)}  # type: ignore[arg-type]
         for row in found
@@ -137,7 +139,8 @@ def filter_options() -> dict:
     if user.role == "admin":
         cats, branches = distinct_values(Lead.category), [b for b in distinct_values(Lead.branch) if b]
     else:  # one branch's leads, read through its index
-        cats, branches = session().scalars(scope_leads(select(Lead.category).distinct()).order_by(Lead.category)), []
+        stmt = scope_leads(select(Lead.category).distinct()).order_by(Lead.category)
+        cats, branches = read_session().scalars(stmt), []
     return {"categories": list(cats), "branches": branches, "statuses": ALL_STATUSES, "kinds": KIND_NAMES}
 
 
@@ -148,13 +151,13 @@ def distinct_values(column) -> list:
     start = select(func.min(column).label("v")).cte("vals", recursive=True)
     following = select(func.min(column)).where(column > start.c.v).scalar_subquery()
     values = start.union_all(select(following.label("v")).where(start.c.v.is_not(None)))
-    return list(session().scalars(select(values.c.v).where(values.c.v.is_not(None))))
+    return list(read_session().scalars(select(values.c.v).where(values.c.v.is_not(None))))
 
 
 def _page(stmt: Select, today: date) -> dict:
     size = ConsoleSettings.of(current_app).page_size
     counts = stmt.with_only_columns(func.count(), func.count(Lead.next_due), maintain_column_froms=True)
-    total, dated = session().execute(counts.order_by(None)).one()
+    total, dated = read_session().execute(counts.order_by(None)).one()
     pages = max(1, math.ceil(total / size))
     page = parse_int(request.args.get("page"), 1, 1, pages)
     rows = page_rows(stmt, dated, (page - 1) * size, size)

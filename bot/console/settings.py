@@ -15,6 +15,8 @@ class ConsoleSettings(Section):
     lockout_attempts: int = 5
     lockout_minutes: int = 15
     address_attempts: int = 20
+    name_attempts: int = 50
+    name_throttle_seconds: int = 60
     page_size: int = 50
     signs_window_days: int = 30
     signs_many_complaints: int = 3

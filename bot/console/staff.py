@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
 from bot.console import audit, bp
 from bot.console.access import ROLES, current_staff, requires
-from bot.console.security import aware
-from bot.db import session, utcnow
+from bot.console.security import Limits, clear_lockout, locked_names
+from bot.console.settings import ConsoleSettings
+from bot.db import read_session, session
 from bot.models import StaffUser
 
 
@@ -16,9 +17,10 @@ from bot.models import StaffUser
 @requires("admin")
 def staff_list():
     """Every account with its role, branch and state; new accounts are made with `flask staff add`."""
-    users = session().scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.username)).all()
-    now = utcnow()
-    locked = {u.id for u in users if u.locked_until and aware(u.locked_until) > now}
+    users = read_session().scalars(select(StaffUser).order_by(StaffUser.role, StaffUser.username)).all()
+    limits = Limits.of(ConsoleSettings.of(current_app))
+    names = locked_names(read_session(), [u.username for u in users], limits)
+    locked = {u.id for u in users if u.username in names}
     return render_template("console/staff.html", users=users, roles=ROLES, locked=locked)
 
 
@@ -35,7 +37,7 @@ def staff_toggle(user_id: int):
         return redirect(url_for("console.staff_list"), code=303)
     user.disabled = not user.disabled
     if not user.disabled:
-        user.failed_logins, user.locked_until = 0, None
+        clear_lockout(s, user.username)
     action = "停用" if user.disabled else "启用"
     audit.record(s, "staff_change", detail=f"{action}账号 {user.username}")
     s.commit()

@@ -11,7 +11,7 @@ from bot.console.access import STATS_ROLES, current_staff, requires
 from bot.console.figures import Figures, compute
 from bot.console.forms import parse_date
 from bot.console.report_text import docx_bytes, paragraphs, period_title
-from bot.db import session
+from bot.db import read_session
 from bot.leads import deadlines
 from bot.leads.create import rules
 
@@ -37,7 +37,7 @@ def _figures(default_days: int | None) -> Figures:
     today = deadlines.today_local(current_app)
     default = today - timedelta(days=default_days) if default_days else today.replace(day=1)
     start, end = _period(default, today)
-    return compute(session(), current_staff(), start, end, today)
+    return compute(read_session(), current_staff(), start, end, today)
 
 
 @bp.get("/stats")
@@ -76,9 +76,7 @@ def report():
 def report_docx():
     """The same report as an editable Word document."""
     f = _figures(None)
-    s = session()
-    audit.record(s, "report_download", detail=f"{f.start.isoformat()} 至 {f.end.isoformat()}")
-    s.commit()
+    audit.record_if_free("report_download", detail=f"{f.start.isoformat()} 至 {f.end.isoformat()}")
     name = f"report-{f.start.isoformat()}-{f.end.isoformat()}.docx"
     return Response(
         docx_bytes(f, scope_name()), mimetype=DOCX, headers={"Content-Disposition": f'attachment; filename="{name}"'}

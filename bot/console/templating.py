@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import func, select
 
 from bot.console import bp
 from bot.console.access import ROLES, current_staff
 from bot.console.forms import local_time
-from bot.db import session
+from bot.db import read_session
 from bot.leads import deadlines
 from bot.leads.create import rules
 from bot.leads.workflow import OPEN_STATUSES
@@ -32,13 +32,14 @@ def branch_name(code: str | None) -> str:
 @bp.app_context_processor
 def _globals() -> dict:
     staff = current_staff()
-    gaps = calendar_gaps() if staff is not None and staff.role == "admin" else []
+    admin = staff is not None and staff.role == "admin"
+    gaps = calendar_gaps() if admin and not g.get("database_busy") else []
     return {"staff": staff, "role_names": ROLES, "calendar_gaps": gaps}
 
 
 def calendar_gaps() -> list[str]:
     """For admins: the years whose holiday arrangement is not known while an open lead's deadline falls in them."""
-    latest = session().scalar(select(func.max(Lead.next_due)).where(Lead.status.in_(OPEN_STATUSES)))
+    latest = read_session().scalar(select(func.max(Lead.next_due)).where(Lead.status.in_(OPEN_STATUSES)))
     if latest is None:
         return []
     cal, first = deadlines.calendar_for(current_app), deadlines.today_local(current_app).year

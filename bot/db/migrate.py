@@ -1,4 +1,8 @@
-"""Schema migrations (Alembic, in bot/db/migrations/): bring a database to head, one process at a time."""
+"""Schema migrations (Alembic, in bot/db/migrations/): bring a database to head, one process at a time.
+
+Migrations run on the work engine (bot/db/engines.py): a long ALTER TABLE, and the wait for another process's
+migration, are not cut by the request timeouts.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ def alembic_config(db: Database) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    cfg.attributes["engine"] = db.engine
+    cfg.attributes["engine"] = db.work_engine
     return cfg
 
 
@@ -46,7 +50,7 @@ def head_revision(db: Database) -> str | None:
 
 def revisions(db: Database) -> tuple[str | None, str | None]:
     """(the database's current revision, the code's head revision)."""
-    with db.engine.connect() as conn:
+    with db.work_engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return current, head_revision(db)
 
@@ -72,7 +76,7 @@ def migration_lock(db: Database) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX)
             yield
         return
-    with db.engine.connect() as conn:
+    with db.work_engine.connect() as conn:  # no lock_timeout: waits for another process's migration to end
         conn.exec_driver_sql("SELECT pg_advisory_lock(7212021)")
         try:
             yield

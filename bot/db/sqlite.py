@@ -1,7 +1,7 @@
-"""SQLite for several threads and processes: the writer lock, per-thread readers and a background checkpointer.
+"""SQLite for several threads and processes: the writer lock, readers that never take it, a background checkpointer.
 
 Nothing outside `bot/db/` uses this module: the rest of the app sees a `Database` (bot/db/__init__.py), whose
-`transaction` and `read` use what is here on SQLite.
+`transaction`, `reading` and `read_one` use what is here on SQLite.
 """
 
 from __future__ import annotations
@@ -184,6 +184,28 @@ def can_write(path: str | None, timeout: float) -> bool:
             conn.close()
     finally:
         os.close(fd)  # closing the file releases its lock
+
+
+def sqlite_reader_engine(url: str, echo: bool) -> Engine | None:
+    """An engine of read-only connections whose transactions begin deferred: the first read fixes a snapshot of the
+    write-ahead log, and neither the writers' lock nor SQLite's write lock is ever asked for, so a reader answers
+    while another process holds them. None for an in-memory database (one connection per process holds it)."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT})
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA query_only=1")
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.connection.dbapi_connection.execute("BEGIN")  # deferred: a read transaction
+
+    return engine
 
 
 def sqlite_engine(url: str, echo: bool) -> Engine:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,9 +73,7 @@ def messages(s: Session, lead_id: int) -> list[LeadMessage]:
     return list(s.scalars(select(LeadMessage).where(LeadMessage.lead_id == lead_id).order_by(LeadMessage.id)))
 
 
-def mark_read(s: Session, lead_id: int, now: datetime) -> int:
-    """Mark the lead's consumer messages read (the lead page was opened by staff who may see it)."""
-    unread = s.scalars(select(LeadMessage).where(LeadMessage.lead_id == lead_id, LeadMessage.read_at.is_(None))).all()
-    for message in unread:
-        message.read_at = now
-    return len(unread)
+def mark_read(conn: Connection, lead_id: int, now: datetime) -> None:
+    """Mark the lead's consumer messages read (the lead page was shown to staff who may see it)."""
+    unread = (LeadMessage.lead_id == lead_id, LeadMessage.read_at.is_(None))
+    conn.execute(update(LeadMessage).where(*unread).values(read_at=now))

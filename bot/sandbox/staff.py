@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import AppSettings
 from bot.console import audit
-from bot.console.security import hash_password
+from bot.console.security import clear_lockout, hash_password
 from bot.db import get_db
 from bot.models import KeyValue, StaffUser
 from bot.wechat.settings import WechatSettings
@@ -52,7 +52,8 @@ def ensure_accounts(s: Session) -> list[tuple[str, str, str]]:
             s.add(user)
             audit.record(s, "staff_change", detail=f"沙盒新建账号 {username}")
         user.password_hash = hash_password(password)
-        user.disabled, user.failed_logins, user.locked_until = False, 0, None
+        user.disabled = False
+        clear_lockout(s, username)
         out.append((username, role, password))
     if mark is None:
         mark = KeyValue(key=MARK)

@@ -80,7 +80,7 @@ class TokenStore:
                 yield None
             return
         self._ensure_row()
-        with self.db.sessions() as s:
+        with self.db.work_sessions() as s:  # a job's wait: another process may be fetching the token
             try:
                 yield s
             finally:
