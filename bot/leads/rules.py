@@ -66,7 +66,6 @@ class Branches:
 
     def __init__(self, path: Path) -> None:
         raw, source = read(path)
-        self.city: str = raw.get("city", "")
         self.branches: dict[str, Branch] = {}
         self.aliases: list[tuple[str, str]] = []
         for i, b in enumerate(raw.get("branch", []), 1):
