@@ -3,6 +3,7 @@ preview link."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -71,10 +72,19 @@ def new_command(slug: str) -> None:
 
 
 def _draft_file(store: NoticeStore, slug: str) -> Path:
-    path = store.dir / f"{slug.lower()}.md"
+    """The file of the notice at /notices/<slug>, published, draft or broken."""
+    found = store.get(slug) or store.draft(slug)
+    path = found.path if found is not None else store.dir / f"{slug.lower()}.md"
     if not SLUG.match(slug.lower()) or not path.is_file():
         raise click.ClickException(f"没有这篇公告：{path}（flask notices new {slug} 可新建）")
     return path
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace the file at once, so that a reader never sees it half written."""
+    partial = path.with_name(f".{path.name}.publishing")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
 
 
 @notices_cli.command("publish")
@@ -93,10 +103,10 @@ def publish_command(slug: str) -> None:
     lines = text.splitlines(keepends=True)
     end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     kept = [line for i, line in enumerate(lines) if not (0 < i < end and DRAFT_LINE.match(line))]
-    path.write_text("".join(kept), encoding="utf-8")
+    _write(path, "".join(kept))
     notice = _store().get(slug)
     if notice is None:  # the file changed under us, or another file now claims the address
-        path.write_text(text, encoding="utf-8")
+        _write(path, text)
         _refuse([p for p in _store().problems() if p.path == path], path)
     click.echo(f"已发布：{_url('/notices/' + notice.slug)}（网站、搜索和公众号关键词回复即刻可见）")
     today = local_now(store.tz).date()
