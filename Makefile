@@ -23,10 +23,10 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-## run: install what is needed, bring the SQLite schema up to date and serve the app
+## run: install what is needed, bring the SQLite schema up to date and serve the app; its start-up ends with the
+## address, the sandbox chat and console links and the sandbox's console account
 run: $(VENV)/.installed
 	$(BIN)/flask --app bot db upgrade
-	$(BIN)/flask --app bot sandbox accounts
 	$(BIN)/flask --app bot run --host $(HOST) --port $(PORT)
 
 ## system-packages: as root on Debian, install PostgreSQL, Chromium and a CJK font when missing

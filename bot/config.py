@@ -142,6 +142,12 @@ class AppSettings(Section):
     log_level: str = setting("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     timezone: str = "Asia/Shanghai"
     trusted_proxies: int = 0
+    bureau_name: str = "中山市市场监督管理局"
+
+    def check(self, source: str, app: AppSettings) -> AppSettings:
+        if not self.bureau_name.strip():
+            raise ConfigError(source, "[app] bureau_name", "must name the bureau, e.g. 中山市市场监督管理局")
+        return self
 
     def refuse_in_production(self, source: str, settings: Settings) -> None:
         from bot.production import refuse_weak_secrets

@@ -53,6 +53,20 @@ def read(path: Path) -> tuple[dict[str, Any], Source]:
         raise ContentError(path, line, f"不是有效的 TOML：{exc}") from None
 
 
+def fill(data: Any, **values: str) -> Any:
+    """The data with each `{name}` of `values` replaced in every string, at any depth (e.g. {bureau} in a content
+    file, expanded when it is loaded); other braces are left as they are."""
+    if isinstance(data, str):
+        for name, value in values.items():
+            data = data.replace("{" + name + "}", value)
+        return data
+    if isinstance(data, dict):
+        return {key: fill(item, **values) for key, item in data.items()}
+    if isinstance(data, list):
+        return [fill(item, **values) for item in data]
+    return data
+
+
 class Source:
     """The text of a content file, to point errors at lines."""
 

@@ -8,7 +8,10 @@ import logging
 import re
 import threading
 import time
+import weakref
+from collections.abc import Callable
 
+import click
 from flask import Flask, g, request
 
 from bot.config import AppSettings
@@ -118,6 +121,94 @@ class LineBuffer(logging.StreamHandler):
                 self.flush()
 
 
+RUNNING_ON = re.compile(r"Running on (https?://\S+)")
+SETTLE_SECONDS = 10.0  # the longest the banner waits for the background start-up (the scheduler's first jobs)
+StartupLines = Callable[[str], list[str]]  # the served address -> lines for the start-up banner
+
+
+class DevServerLines(logging.Filter):
+    """On werkzeug's logger: warnings and errors pass; werkzeug's own request lines are dropped (their query strings
+    carry WeChat's openids; `bot.request` logs every request instead); the development server's "Running on"
+    announcement becomes the start-up banner of the app last set up (`flask run`, `make run`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.app: Callable[[], Flask | None] = lambda: None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        text = record.getMessage()
+        app = self.app()
+        if app is not None:
+            found = RUNNING_ON.search(text)
+            if found is not None:
+                announce(app, found.group(1))
+                return False
+            if "CTRL+C" in text:
+                return False  # the banner ends with it
+        # The server's own notices (" * Debugger PIN: ...") pass; request lines ('127.0.0.1 - - [...] "GET ...') not.
+        return text.startswith(" * ") or "Running on" in text or "CTRL+C" in text
+
+
+def on_startup(app: Flask, lines: StartupLines) -> None:
+    """Add lines to the banner printed when the development server starts serving (called with its address)."""
+    app.extensions.setdefault("startup_lines", []).append(lines)
+
+
+def settle_first(app: Flask, wait: Callable[[float], None]) -> None:
+    """Have the banner wait for a part of the start-up that runs in the background (`wait(timeout)` returns when it is
+    done, or after `timeout` seconds), so that its log lines come before the banner, not after it."""
+    app.extensions.setdefault("startup_waits", []).append(wait)
+
+
+def announce(app: Flask, address: str) -> None:
+    """Print the banner at the end of the start-up: at once, or from a thread of its own once the background parts of
+    the start-up (settle_first) are done, at most SETTLE_SECONDS later; the server is serving meanwhile."""
+    waits = app.extensions.get("startup_waits", [])
+    if not waits:
+        _banner(app, address)
+        return
+
+    def settle_then_print() -> None:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        for wait in waits:
+            wait(max(0.0, deadline - time.monotonic()))
+        _banner(app, address)
+
+    threading.Thread(target=settle_then_print, name="startup-banner", daemon=True).start()
+
+
+def _banner(app: Flask, address: str) -> None:
+    """Where the app is served, then each feature's lines (sandbox chat, console, account)."""
+    base = address.rstrip("/")
+    lines = [f" * Serving {base}/  (Flask's development server: in production run gunicorn, see the README)"]
+    for provider in app.extensions.get("startup_lines", []):
+        try:
+            lines += provider(base)
+        except Exception:
+            logging.getLogger(__name__).exception("start-up banner: %s failed", getattr(provider, "__name__", provider))
+    lines.append(" * Press CTRL+C to quit")
+    for handler in logging.getLogger().handlers:
+        handler.flush()  # the log lines so far come before the banner
+    click.echo("\n".join(lines), err=True)
+
+
+def quiet(app: Flask, endpoint: str) -> None:
+    """Log the requests of an endpoint polled all the time (the sandbox chat's) at DEBUG, not INFO."""
+    app.extensions.setdefault("quiet_endpoints", set()).add(endpoint)
+
+
+def _werkzeug_filter() -> DevServerLines:
+    logger = logging.getLogger("werkzeug")
+    found = next((f for f in logger.filters if isinstance(f, DevServerLines)), None)
+    if found is None:
+        found = DevServerLines()
+        logger.addFilter(found)
+    logger.setLevel(logging.INFO)  # the filter, not the level, keeps request lines out
+    return found
+
+
 def init_app(app: Flask) -> None:
     """Configure the root logger once and log every request with its status and duration."""
     level = AppSettings.of(app).log_level
@@ -128,7 +219,7 @@ def init_app(app: Flask) -> None:
         handler.setFormatter(MaskingFormatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _werkzeug_filter().app = weakref.ref(app)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our jobs log their own one line
 
@@ -141,7 +232,8 @@ def init_app(app: Flask) -> None:
         started = g.get("request_started")
         ms = (time.perf_counter() - started) * 1000 if started else -1
         # The path only: WeChat's query string carries the user's openid.
-        logging.getLogger("bot.request").info(
-            "method=%s path=%s status=%s ms=%.1f", request.method, request.path, response.status_code, ms
+        level = logging.DEBUG if request.endpoint in app.extensions.get("quiet_endpoints", ()) else logging.INFO
+        logging.getLogger("bot.request").log(
+            level, "method=%s path=%s status=%s ms=%.1f", request.method, request.path, response.status_code, ms
         )
         return response

@@ -60,6 +60,7 @@ def site_settings(app: Flask) -> dict:
         "timezone": app_.timezone,
         "interval": notices_.reload_seconds,
         "per_page": notices_.per_page,
+        "bureau": app_.bureau_name,
     }
 
 

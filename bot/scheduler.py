@@ -28,6 +28,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot import logs
 from bot.config import AppSettings, Section
 from bot.db import get_db, utcnow
 from bot.models import KeyValue
@@ -134,14 +135,18 @@ def start(app: Flask) -> BackgroundScheduler:
         max_instances=1,
         coalesce=True,
     )
+    first_runs: list[threading.Event] = []  # the jobs that run soon after the start: the banner waits for them
     for job_id, (seconds, func, first_after) in app.extensions.get("periodic_jobs", {}).items():
         first = {} if first_after is None else {"next_run_time": datetime.now(UTC) + timedelta(seconds=first_after)}
+        ran = threading.Event()
+        if first_after is not None:
+            first_runs.append(ran)
         sched.add_job(
             _guarded,
             "interval",
             seconds=seconds,
             id=job_id,
-            args=(app, lease, job_id, func),
+            args=(app, lease, job_id, func, ran),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, int(seconds)),
@@ -149,21 +154,32 @@ def start(app: Flask) -> BackgroundScheduler:
         )
     sched.start()
     app.extensions["scheduler"] = (sched, lease)
+    logs.settle_first(app, lambda timeout: _wait_all(first_runs, timeout))
     return sched
 
 
-def _guarded(app: Flask, lease: Lease, job_id: str, func: Job) -> None:
-    if not lease.held:
-        return
-    started = time.perf_counter()
+def _wait_all(events: list[threading.Event], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for event in events:
+        event.wait(max(0.0, deadline - time.monotonic()))
+
+
+def _guarded(app: Flask, lease: Lease, job_id: str, func: Job, ran: threading.Event | None = None) -> None:
     try:
-        with app.app_context():
-            result = func(app)
-    except Exception:
-        log.exception("job=%s failed", job_id)
-        return
-    if result:
-        log.info("job=%s result=%s ms=%.0f", job_id, result, (time.perf_counter() - started) * 1000)
+        if not lease.held:
+            return
+        started = time.perf_counter()
+        try:
+            with app.app_context():
+                result = func(app)
+        except Exception:
+            log.exception("job=%s failed", job_id)
+            return
+        if result:
+            log.info("job=%s result=%s ms=%.0f", job_id, result, (time.perf_counter() - started) * 1000)
+    finally:
+        if ran is not None:
+            ran.set()
 
 
 @click.command("scheduler")

@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 from flask import url_for
 
 from notices.model import CATEGORIES, Notice
-from notices.views import absolute, bp, conditional, store
+from notices.views import absolute, bp, bureau, conditional, store
 
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -37,14 +37,14 @@ def _feed_xml() -> bytes:
     notices = store().latest(limit=FEED_SIZE)
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "zh-CN"})
     _sub(root, f"{{{ATOM}}}id", absolute(url_for("notices.index")))
-    _sub(root, f"{{{ATOM}}}title", "消费提示与维权指南 · 市场监督管理局")
-    _sub(root, f"{{{ATOM}}}subtitle", "市场监督管理局发布的消费提示、维权指南、合规指导和通知公告")
+    _sub(root, f"{{{ATOM}}}title", f"消费提示与维权指南 · {bureau()}")
+    _sub(root, f"{{{ATOM}}}subtitle", f"{bureau()}发布的消费提示、维权指南、合规指导和通知公告")
     updated = max((n.modified for n in notices), default=datetime.fromtimestamp(0, UTC))
     _sub(root, f"{{{ATOM}}}updated", updated.isoformat())
     _sub(root, f"{{{ATOM}}}link", rel="self", href=absolute(url_for("notices.feed")))
     _sub(root, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=absolute(url_for("notices.index")))
     author = _sub(root, f"{{{ATOM}}}author")
-    _sub(author, f"{{{ATOM}}}name", "市场监督管理局")
+    _sub(author, f"{{{ATOM}}}name", bureau())
     for notice in notices:
         _entry(root, notice)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -37,7 +37,8 @@ class Problem:
 
 @dataclass(frozen=True, eq=False)
 class Notice:
-    """One published notice: its front matter, its Markdown body and the version of its file."""
+    """One notice: its front matter, its Markdown body and the version of its file. A draft (`draft: true`) is
+    shown only through a signed preview link (notices/preview.py), never on a public page or in the bot."""
 
     slug: str
     title: str
@@ -54,6 +55,7 @@ class Notice:
     version: tuple[int, int] = field(repr=False)  # (mtime_ns, size) of the file when read
     lines: dict[str, int] = field(repr=False, default_factory=dict)  # front-matter key -> its line in the file
     tz: ZoneInfo = field(repr=False, default=ZoneInfo("Asia/Shanghai"))
+    draft: bool = False
 
     @property
     def expired(self) -> bool:

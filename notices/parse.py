@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,13 +13,13 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from notices.bodycheck import check_body, internal_links
-from notices.model import CATEGORIES, CHANNELS, Notice, Problem, local_now
+from notices.model import CATEGORIES, Notice, Problem
+from notices.pushplan import read_push
+from notices.template import check_placeholders
 
 REQUIRED = ("title", "date", "category", "keywords", "summary")
-OPTIONAL = ("cover", "expires", "push")
-PUSH_KEYS = ("at", "channel", "audience")
+OPTIONAL = ("cover", "expires", "push", "draft")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-AUDIENCE = re.compile(r"^(all|tag:\S+|topic:\S+)$")
 
 
 class _Loader(yaml.SafeLoader):
@@ -36,6 +37,7 @@ class _File:
     """A file being checked: where problems go and what was read so far."""
 
     path: Path
+    audience_check: AudienceCheck | None = None
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, line: int, message: str) -> None:
@@ -48,15 +50,19 @@ def slug_of(path: Path) -> str:
 
 
 Link = tuple[int, str]  # (line, slug) of a link to another notice
+AudienceCheck = Callable[[str], str | None]  # a push's audience -> what is wrong with it (None: it reaches someone)
 
 
-def parse_file(path: Path, images: Path, tz: ZoneInfo) -> tuple[Notice | None, list[Problem], list[Link]]:
+def parse_file(
+    path: Path, images: Path, tz: ZoneInfo, audience_check: AudienceCheck | None = None
+) -> tuple[Notice | None, list[Problem], list[Link]]:
     """Read and check one file: (notice, problems, links to other notices).
 
     The notice is None when a problem leaves nothing sensible to publish; the links are still returned so that
-    the store can check them against the other files in the same run.
+    the store can check them against the other files in the same run. `audience_check` judges each push's audience
+    (the bot knows the topics); without it any well-formed audience passes.
     """
-    f = _File(path)
+    f = _File(path, audience_check)
     try:
         stat = path.stat()
         text = path.read_bytes().decode("utf-8")
@@ -75,6 +81,7 @@ def parse_file(path: Path, images: Path, tz: ZoneInfo) -> tuple[Notice | None, l
         return None, f.problems, links
     fields = _fields(f, values, images, tz)
     check_body(f.add, body, body_line, images)
+    check_placeholders(f.add, values, body, body_line)
     if fields is None or not SLUG.match(slug_of(path)):
         return None, f.problems, links
     version = (stat.st_mtime_ns, stat.st_size)
@@ -142,7 +149,8 @@ def _fields(f: _File, values: dict, images: Path, tz: ZoneInfo) -> dict[str, Any
     expires = _date(f, values, "expires")
     if expires and day and expires < day:
         f.add(values["expires"][0], f"expires（{expires}）早于发布日期 date（{day}）")
-    push = _push(f, values, tz)
+    push = read_push(f, values, tz)
+    draft = _draft(f, values)
     if not title or not day or not category:
         return None
     return {
@@ -154,7 +162,20 @@ def _fields(f: _File, values: dict, images: Path, tz: ZoneInfo) -> dict[str, Any
         "cover": cover,
         "expires": expires,
         "push": push,
+        "draft": draft,
     }
+
+
+def _draft(f: _File, values: dict) -> bool:
+    """`draft: true` keeps the notice off the site and out of the bot; anything but true or false is reported (and
+    the notice is then kept as a draft, the safe side)."""
+    if "draft" not in values:
+        return False
+    line, value, _ = values["draft"]
+    if not isinstance(value, bool):
+        f.add(line, f"draft 只能写 true（草稿）或 false（发布），现在是“{value}”；要发布，也可以删去这一行")
+        return True
+    return value
 
 
 def _text(f: _File, values: dict, key: str) -> str | None:
@@ -213,45 +234,3 @@ def _cover(f: _File, values: dict, images: Path) -> str | None:
         f.add(line, f"封面图片 {images.name}/{name} 不存在")
         return None
     return name
-
-
-def _push(f: _File, values: dict, tz: ZoneInfo) -> list[dict]:
-    """The push plan, checked as data only (the pushes feature gives it meaning)."""
-    if "push" not in values:
-        return []
-    line, value, node = values["push"]
-    if not isinstance(value, list) or not isinstance(node, yaml.SequenceNode):
-        f.add(line, "push 应为列表，每项含 at、channel、audience")
-        return []
-    plans = []
-    for item, item_node in zip(value, node.value, strict=True):
-        plan = _push_item(f, item, item_node.start_mark.line + 2, tz)
-        if plan is not None:
-            plans.append(plan)
-    return plans
-
-
-def _push_item(f: _File, item: Any, line: int, tz: ZoneInfo) -> dict | None:
-    if not isinstance(item, dict):
-        f.add(line, "push 的每一项应含 at、channel、audience")
-        return None
-    ok = True
-    for key in item:
-        if key not in PUSH_KEYS:
-            f.add(line, f"push 中有未知字段 {key}（可用：at、channel、audience）")
-            ok = False
-    at_text, channel, audience = str(item.get("at", "")), item.get("channel"), str(item.get("audience", ""))
-    try:
-        at = datetime.strptime(at_text, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
-    except ValueError:
-        f.add(line, f'push 的时间 at“{at_text}”无效，应写成 "YYYY-MM-DD HH:MM"（带引号）')
-        at, ok = None, False
-    if at is not None and at < local_now(tz):
-        f.add(line, f"push 的时间 {at_text} 已经过去")
-    if channel not in CHANNELS:
-        f.add(line, f"push 的 channel“{channel}”无效，应为 mass（群发）、template（模板消息）或 custom（客服消息）")
-        ok = False
-    if not AUDIENCE.match(audience):
-        f.add(line, f"push 的 audience“{audience}”无效，应为 all、tag:标签名 或 topic:主题名")
-        ok = False
-    return {"at": at, "channel": channel, "audience": audience} if ok else None

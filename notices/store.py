@@ -1,6 +1,8 @@
 """The notice store: every valid file under content/notices in memory, reloaded when a file changes.
 
 Files are stat'ed at most once per `interval` seconds, and only the ones whose (mtime, size) changed are read again.
+Drafts (`draft: true`) are kept apart: every public look-up (get, all, latest, by_keyword, related, search) leaves
+them out; `draft(slug)` and `drafts()` serve the preview and the editors' commands.
 """
 
 from __future__ import annotations
@@ -8,15 +10,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from notices.crosscheck import broken_links, keys, keyword_conflicts
 from notices.model import Notice, Problem
-from notices.parse import Link, parse_file
+from notices.parse import AudienceCheck, Link, parse_file
 from notices.retrieval import Lexicon
 from notices.search import Hit, Searcher, fold
 
@@ -27,8 +29,9 @@ Version = tuple[int, int]
 class _Snapshot:
     """One consistent view of the content directory; replaced whole on each reload."""
 
-    notices: list[Notice] = field(default_factory=list)  # newest first
-    by_slug: dict[str, Notice] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)  # published, newest first
+    by_slug: dict[str, Notice] = field(default_factory=dict)  # published
+    drafts: dict[str, Notice] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     last_modified: datetime = field(default_factory=lambda: datetime.fromtimestamp(0, UTC))
     generation: int = 0  # counts the rebuilds: cached pages and searches are keyed by it
@@ -43,9 +46,11 @@ class NoticeStore:
         timezone: str = "Asia/Shanghai",
         interval: float = 1.0,
         lexicon: Lexicon | None = None,
+        audience_check: AudienceCheck | None = None,
     ) -> None:
         self.dir = Path(content_dir)
         self.searcher = Searcher(lexicon)
+        self.audience_check = audience_check  # set before the first read: parsed files are kept per version
         self.images = self.dir / "images"
         self.tz = ZoneInfo(timezone)
         self.interval = interval
@@ -86,7 +91,7 @@ class NoticeStore:
             known = self._files.get(path)
             if known and known[0] == version and not reread_all:
                 continue
-            self._files[path] = (version, *parse_file(path, self.images, self.tz))
+            self._files[path] = (version, *parse_file(path, self.images, self.tz, self.audience_check))
             self.reads += 1
             changed.add(path)
         return bool(changed) or reread_all
@@ -98,14 +103,15 @@ class NoticeStore:
             snap.problems.extend(problems)
             if notice is None:
                 continue
-            if notice.slug in snap.by_slug:
-                other = snap.by_slug[notice.slug].path.name
-                snap.problems.append(Problem(path, 1, f"与 {other} 的网页地址相同（/notices/{notice.slug}），请改名"))
+            other = snap.by_slug.get(notice.slug) or snap.drafts.get(notice.slug)
+            if other is not None:
+                message = f"与 {other.path.name} 的网页地址相同（/notices/{notice.slug}），请改名"
+                snap.problems.append(Problem(path, 1, message))
                 continue
-            snap.by_slug[notice.slug] = notice
-        snap.notices = sorted(snap.by_slug.values(), key=lambda n: (-n.date.toordinal(), n.slug))
-        snap.problems.extend(_keyword_conflicts(snap.notices))
-        snap.problems.extend(_broken_links(self._files, snap.by_slug))
+            (snap.drafts if notice.draft else snap.by_slug)[notice.slug] = notice
+        snap.notices = _newest_first(snap.by_slug.values())
+        snap.problems.extend(keyword_conflicts([*snap.notices, *snap.drafts.values()]))
+        snap.problems.extend(broken_links(self._files, snap.by_slug, snap.drafts))
         snap.problems.sort(key=lambda p: (str(p.path), p.line))
         stamps = [v[0][0] for v in self._files.values()] + [_version(self.dir)[0], self._images_version[0]]
         snap.last_modified = datetime.fromtimestamp(max(stamps) // 1_000_000_000, UTC)
@@ -118,12 +124,20 @@ class NoticeStore:
     # ------------------------------------------------------------------ the interface
 
     def get(self, slug: str) -> Notice | None:
-        """The notice published at /notices/<slug>, expired or not."""
+        """The notice published at /notices/<slug>, expired or not (None for a draft)."""
         return self._snapshot().by_slug.get(slug.lower())
 
     def all(self) -> list[Notice]:
-        """Every valid notice, newest first."""
+        """Every valid published notice, newest first."""
         return list(self._snapshot().notices)
+
+    def draft(self, slug: str) -> Notice | None:
+        """The draft that would be published at /notices/<slug> (for its preview), or None."""
+        return self._snapshot().drafts.get(slug.lower())
+
+    def drafts(self) -> list[Notice]:
+        """Every valid draft, newest first."""
+        return _newest_first(self._snapshot().drafts.values())
 
     def latest(self, category: str | None = None, limit: int | None = 5) -> list[Notice]:
         """The newest notices, optionally of one category."""
@@ -136,18 +150,18 @@ class NoticeStore:
         if not folded:
             return None
         for notice in self._snapshot().notices:
-            if not notice.expired and any(k and k in folded for k in _keys(notice)):
+            if not notice.expired and any(k and k in folded for k in keys(notice)):
                 return notice
         return None
 
     def related(self, notice: Notice, limit: int = 3) -> list[Notice]:
         """Other notices sharing keywords or the category, the closest and newest first."""
-        mine = set(_keys(notice))
+        mine = set(keys(notice))
         scored = []
         for other in self._snapshot().notices:
             if other.slug == notice.slug:
                 continue
-            score = 2 * len(mine & set(_keys(other))) + (other.category == notice.category)
+            score = 2 * len(mine & set(keys(other))) + (other.category == notice.category)
             if score:
                 scored.append((-score, -other.date.toordinal(), other.slug, other))
         return [item[-1] for item in sorted(scored)[:limit]]
@@ -181,8 +195,8 @@ class NoticeStore:
         return self._snapshot().last_modified
 
 
-def _keys(notice: Notice) -> list[str]:
-    return ["".join(fold(k).split()) for k in notice.keywords]
+def _newest_first(notices) -> list[Notice]:
+    return sorted(notices, key=lambda n: (-n.date.toordinal(), n.slug))
 
 
 def _scan(directory: Path) -> dict[Path, Version]:
@@ -205,31 +219,3 @@ def _version(path: Path) -> Version:
     except FileNotFoundError:
         return (0, 0)
     return (st.st_mtime_ns, st.st_size)
-
-
-def _keyword_conflicts(notices: list[Notice]) -> list[Problem]:
-    """A keyword claimed by several live notices: each older claimant is told which notice wins."""
-    owners: dict[str, list[tuple[Notice, str]]] = defaultdict(list)
-    for notice in notices:  # newest first
-        if notice.expired:
-            continue
-        for key, shown in dict(zip(_keys(notice), notice.keywords, strict=True)).items():
-            owners[key].append((notice, shown))
-    problems = []
-    for claimants in owners.values():
-        winner = claimants[0][0]
-        for loser, shown in claimants[1:]:
-            message = f"关键词“{shown}”也属于仍有效的较新公告 {winner.path.name}，"
-            message += "消费者发送它只会收到较新的一篇；请只保留一处"
-            problems.append(Problem(loser.path, loser.lines.get("keywords", 1), message))
-    return problems
-
-
-def _broken_links(files: dict, by_slug: dict[str, Notice]) -> list[Problem]:
-    """Links to /notices/<slug> where no notice has that slug (checked in broken files too)."""
-    return [
-        Problem(path, line, f"链接 /notices/{slug} 指向的公告不存在（应为 content/notices/ 下某个文件名，不含 .md）")
-        for path, (_, _, _, links) in files.items()
-        for line, slug in links
-        if slug.lower() not in by_slug
-    ]

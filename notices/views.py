@@ -40,9 +40,14 @@ def cn_date(value) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def bureau() -> str:
+    """The bureau's name as the pages and the feed give it (`notices.init_app(bureau=...)`)."""
+    return current_app.config.get("NOTICES_BUREAU") or "市场监督管理局"
+
+
 @bp.app_context_processor
 def _common() -> dict:
-    return {"categories": CATEGORIES, "absolute": absolute}
+    return {"categories": CATEGORIES, "absolute": absolute, "bureau": bureau()}
 
 
 @bp.get("/")

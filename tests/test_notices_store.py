@@ -109,13 +109,15 @@ def test_bad_file_name(tmp_path):
 
 
 def test_keyword_claimed_by_two_live_notices(tmp_path):
-    older = write_notice(tmp_path, "older", date="2022-11-01", keywords="[双11, 退货]")
-    write_notice(tmp_path, "newer", date="2022-11-05", keywords="[双１１]")  # full-width digits are the same word
+    write_notice(tmp_path, "older", date="2022-11-01", keywords="[双11, 退货]")
+    newer = write_notice(tmp_path, "newer", date="2022-11-05", keywords="[双１１]")  # full-width: the same word
     gone = (clock.today("Asia/Shanghai") - timedelta(days=3)).isoformat()
     write_notice(tmp_path, "expired", date="2021-11-01", keywords="[退货]", extra=f"expires: {gone}")
     code, output = check(notice_app(tmp_path))
     assert code == 1
-    assert f"{older}:5: 关键词“双11”也属于仍有效的较新公告 newer.md" in output
+    # Reported on the file that brought the clash in (the newer one), naming the notice that had the word first.
+    assert f"{newer}:5: 关键词“双１１”已经属于仍有效的公告 older.md" in output
+    assert "older.md:" not in output
     assert "expired.md" not in output  # an expired notice claims nothing
     assert "退货" not in output
 
@@ -139,14 +141,17 @@ def test_cover_present_passes(tmp_path):
     assert app.extensions["notices"].get("with-cover").cover == "c.png"
 
 
-def test_new_writes_a_template_dated_today(tmp_path):
+def test_new_writes_a_draft_dated_today(tmp_path):
     app = notice_app(tmp_path)
     result = app.test_cli_runner().invoke(args=["notices", "new", "2026-winter-tips"])
     assert result.exit_code == 0, result.output
+    assert "已创建草稿" in result.output and "flask notices publish 2026-winter-tips" in result.output
     text = (tmp_path / "2026-winter-tips.md").read_text(encoding="utf-8")
     store = app.extensions["notices"]
-    assert f"date: {store.get('2026-winter-tips').date.isoformat()}" in text
-    assert check(app)[0] == 0
+    assert store.get("2026-winter-tips") is None  # a draft: not published
+    assert f"date: {clock.today('Asia/Shanghai').isoformat()}" in text
+    assert store.draft("2026-winter-tips").date == clock.today("Asia/Shanghai")
+    assert check(app)[0] == 1  # the untouched template does not pass (tests/test_notices_drafts.py)
     again = app.test_cli_runner().invoke(args=["notices", "new", "2026-winter-tips"])
     assert again.exit_code != 0 and "已经存在" in again.output
     bad = app.test_cli_runner().invoke(args=["notices", "new", "../evil"])

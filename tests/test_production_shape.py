@@ -134,7 +134,7 @@ def converse(urls: list[str], standin) -> list[str]:
     users = ["oChatAlice01", "oChatBob0002"]
     for openid, wx in zip(users, (wx_a, wx_b), strict=True):
         standin.user(openid)
-        assert wx.event(openid, "subscribe").content.startswith("感谢关注市市场监督管理局消费者服务号")
+        assert wx.event(openid, "subscribe").content.startswith("感谢关注中山市市场监督管理局消费者服务号")
     news = wx_b.text(users[0], "年货节有什么要注意的")
     assert news.reply["MsgType"] == "news" and news.reply["Title"] == "年货节网购消费提示"
     assert "已为您订阅“双11”提醒" in wx_a.text(users[0], "订阅 双11").content

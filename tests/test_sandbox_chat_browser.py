@@ -154,7 +154,7 @@ def do(page, what: tuple[str, str]):
 
 
 def sandbox_admin_password(app, caplog) -> str:
-    """What `make run` prints: the console account the sandbox makes (`flask sandbox accounts`)."""
+    """The console account the sandbox makes (`flask sandbox accounts`; `make run` prints it in its banner)."""
     result = app.test_cli_runner().invoke(args=["sandbox", "accounts"])
     assert result.exit_code == 0
     line = next(r.getMessage() for r in caplog.records if "sandbox console account" in r.getMessage())

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Flask
 
-from bot.content import ContentError, read, resolve
+from bot.config import AppSettings
+from bot.content import ContentError, fill, read, resolve
 from bot.dialogue.settings import DialogueSettings
 from bot.leads import status_names
 
@@ -16,10 +17,11 @@ REQUIRED = ("labels", "control", "steps", "summary", "submitted", "progress")
 class Texts:
     """Look-ups into the wording file; a missing key names the file and the key."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, bureau: str = "") -> None:
         self.path = resolve(path)
         self.data: dict[str, Any]
         self.data, self.source = read(self.path)
+        self.data = fill(self.data, bureau=bureau)  # {bureau}: the bureau's name, filled at load
         for section in REQUIRED:
             if section not in self.data:
                 raise ContentError(self.path, len(self.source.lines) or 1, f"the table [{section}] is missing")
@@ -51,7 +53,8 @@ def texts(app: Flask) -> Texts:
     """The app's wording, loaded once."""
     found = app.extensions.get("dialogue_texts")
     if found is None:
-        found = Texts(DialogueSettings.of(app).texts_file)
+        bureau = AppSettings.of(app).bureau_name
+        found = Texts(DialogueSettings.of(app).texts_file, bureau)
         table = found.data.get("progress", {}).get("status")
         status_names.install(app, table, found.path, found.source.line_of_table(status_names.TABLE, 0))
         app.extensions["dialogue_texts"] = found

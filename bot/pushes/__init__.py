@@ -13,10 +13,11 @@ from bot.scheduler import SchedulerSettings
 
 def init_app(app: Flask) -> None:
     """Check `[pushes]` (a time or cron that cannot be used stops the start), register the dispatcher job, the chat
-    handlers and `flask pushes`."""
-    from bot.pushes import chat, cli, dispatch
+    handlers, the notices' audience checks and `flask pushes`."""
+    from bot.pushes import audiences, chat, cli, dispatch
     from bot.scheduler import periodic
 
     chat.register(app)
+    audiences.init_app(app)
     periodic(app, "pushes", SchedulerSettings.of(app).tick_seconds, dispatch.run_due)
     app.cli.add_command(cli.cli)

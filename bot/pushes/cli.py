@@ -30,6 +30,12 @@ STATE_NAMES = {
     "failed": "失败",
 }
 OPEN_STATES = ("scheduled", "expanding", "sending", "paused")
+NO_EDITORS = (
+    "不知道把预览发给谁：请用 --to 指定接收预览的微信 openid，如 flask pushes preview {push_id} --to <openid>"
+    "（openid 可在沙盒的聊天页或公众号后台的用户管理里查到）；"
+    '或者在 config.toml 的 [pushes] editors 中填写编辑们的 openid，如 editors = ["<openid>"]，'
+    "以后不加 --to 也会发给他们"
+)
 
 
 def _when(value) -> str:
@@ -79,11 +85,13 @@ def sync_command() -> None:
 
 @cli.command("preview")
 @click.argument("push_id", type=int)
-def preview_command(push_id: int) -> None:
-    """Send the push's message to the editors' own openids ([pushes] editors); mass sends use the preview API."""
-    editors = PushesSettings.of(current_app).editors
+@click.option("--to", "to", multiple=True, metavar="OPENID", help="Send the preview to this openid (repeatable).")
+def preview_command(push_id: int, to: tuple[str, ...]) -> None:
+    """Send the push's message to --to, else to the editors' own openids ([pushes] editors); mass sends use the
+    preview API."""
+    editors = list(to) or PushesSettings.of(current_app).editors
     if not editors:
-        raise click.ClickException("没有配置编辑的 openid（[pushes] editors），无法预览")
+        raise click.ClickException(NO_EDITORS.format(push_id=push_id))
     with get_db().scope() as s:
         push = _get(s, push_id)
         why = refusal(current_app, s, push, utcnow())

@@ -13,6 +13,7 @@ from bot.pushes.settings import PushesSettings
 
 NO_NOTICE = "公告 {slug} 不存在或已下线，推送未发送"
 EXPIRED = "公告 {slug} 已过期，推送未发送"
+DRAFT = "公告 {slug} 还是草稿（draft: true），推送未发送"
 NO_TEMPLATE = "没有配置模板消息的 template_id（[pushes] template_id），推送未发送"
 SUBSCRIPTION_TEMPLATE = "订阅号不能发送模板消息，请改用 mass（群发）或 custom（客服消息）渠道"
 
@@ -22,7 +23,8 @@ def refusal(app: Flask, session: Session, push: Push, now: datetime) -> str | No
     store = app.extensions.get("notices")
     notice = store.get(push.notice_slug) if store is not None else None
     if notice is None:
-        return NO_NOTICE.format(slug=push.notice_slug)
+        drafted = store is not None and hasattr(store, "draft") and store.draft(push.notice_slug) is not None
+        return (DRAFT if drafted else NO_NOTICE).format(slug=push.notice_slug)
     if getattr(notice, "expired", False):
         return EXPIRED.format(slug=push.notice_slug)
     if push.channel == "template":

@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot import logs
 from bot.db import get_db, utcnow
 from bot.models import (
     SandboxCall,
@@ -58,6 +59,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(chat_bp)
     app.extensions["sandbox_wire"] = Wire(app)
+    logs.quiet(app, "sandbox.messages")  # the chat page asks for new messages every 2 seconds
+    logs.on_startup(app, lambda base: _startup_lines(app, base))
+
+
+def _startup_lines(app: Flask, base: str) -> list[str]:
+    from bot.sandbox.staff import startup_lines  # the console's password hashing, only when the server starts
+
+    return startup_lines(app, base)
 
 
 def store_media(session: Session, content: bytes, content_type: str, openid: str | None = None) -> str:

@@ -1,4 +1,5 @@
-"""Console accounts for a newcomer in sandbox mode: `make run` runs `flask sandbox accounts` before serving.
+"""Console accounts for a newcomer in sandbox mode: made when the development server starts (`make run`, `flask
+run`) and printed at the end of its start-up banner, or by `flask sandbox accounts`.
 
 When the database has no staff account at all, the sandbox creates an admin with a random password and prints it
 (a newcomer has nobody to run `flask staff add` for them). The accounts it created are remembered in key_value and
@@ -14,7 +15,7 @@ import secrets
 import string
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -78,3 +79,16 @@ def accounts_command() -> None:
     for username, role, password in made:
         # WARNING so that it stands out in the terminal; the sandbox never runs in production.
         log.warning("sandbox console account (%s): %s  password: %s  sign in at %s", role, username, password, url)
+
+
+def startup_lines(app: Flask, base: str) -> list[str]:
+    """The banner's last lines when the development server starts: the chat, the console and its account (made or
+    given a new password now)."""
+    lines = [f" * Sandbox chat (WeChat stand-in): {base}/sandbox/", f" * Staff console: {base}/console/"]
+    with app.app_context(), get_db(app).scope() as s:
+        made = ensure_accounts(s)
+    for username, role, password in made:
+        lines.append(f" * Console account ({role}, new password at every start): {username}  password: {password}")
+    if not made:
+        lines.append(" * Console accounts: your own (`flask staff add` makes one, `flask staff passwd` resets one)")
+    return lines

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from flask import Flask
 
 from bot.config import ROOT, AppSettings
-from bot.content import ContentFile, Source
+from bot.content import ContentFile, Source, fill
 from bot.wechat.messages import Context, NewsReply, Reply, TextReply
 from bot.wechat.router import KeywordRule, get_router, normalise
 from bot.wechat.settings import WechatSettings
@@ -36,7 +36,7 @@ REQUIRED_PHRASES = {
     "question_long": "the answer to a very long message that no notice answers (a story rather than a question)",
     "question_foreign": "the answer to a message in another language that no notice answers",
 }
-PLACEHOLDERS = {"site", "category", "search", "title", "passage", "url", "related"}
+PLACEHOLDERS = {"site", "category", "search", "title", "passage", "url", "related", "bureau"}
 MODES = ("exact", "contains", "regex")
 RULE_KEYS = {"name", "keywords", "match", "text", "notice"}
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -141,9 +141,10 @@ def notice_card(app: Flask, notice: Any) -> NewsReply | None:
 
 
 def phrase(app: Flask, key: str, **values: str) -> str:
-    """A phrase with {site} (the notices site) and any given placeholders filled in."""
+    """A phrase with {site} (the notices site), {bureau} (`[app] bureau_name`) and any given placeholders filled in."""
     text = app.extensions["wechat_content"]["phrases"].get()[key]
     values.setdefault("site", AppSettings.of(app).public_url.rstrip("/") + "/notices/")
+    values.setdefault("bureau", AppSettings.of(app).bureau_name)
     for name, value in values.items():
         text = text.replace("{" + name + "}", value)
     return text
@@ -167,7 +168,8 @@ def init_app(app: Flask) -> None:
     """Load both files (a broken file stops the start with file:line) and keep the router's rules in step."""
     settings = WechatSettings.of(app)
     phrases = ContentFile(_path(settings.phrases_file), build_phrases)
-    replies = ContentFile(_path(settings.replies_file), build_replies)
+    bureau = AppSettings.of(app).bureau_name
+    replies = ContentFile(_path(settings.replies_file), lambda data, src: build_replies(fill(data, bureau=bureau), src))
     router = get_router(app)
     replies.listeners.append(lambda rules: router.replace_rules("replies", [keyword_rule(app, r) for r in rules]))
     phrases.load()
