@@ -51,8 +51,8 @@ def _lead(app, lead_id):
         ("石岐区孙文中路", "shiqi", "石岐区"),
         ("南区街道城南二路", "nanqu", "南区街道"),
         ("广东省中山市三乡镇雅居乐", "sanxiang", "三乡"),
-        ("广州市天河区体育西路", None, "待分拣"),
-        (None, None, "待分拣"),
+        ("广州市天河区体育西路", None, "待分派"),
+        (None, None, "待分派"),
     ],
 )
 def test_routing_by_the_business_address(app, address, branch, why):

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from bot.content import read
 
+# The one word for a lead no branch has yet: the routing rule, the console, the exports and the report all use it.
+UNASSIGNED = "待分派"
+
 
 @dataclass(frozen=True)
 class Match:
@@ -89,8 +92,8 @@ class Branches:
             self.platforms.append(Platform(p["name"], aliases, p["domicile"], p.get("town", "")))
 
     def name(self, code: str | None) -> str:
-        """The branch's display name (分拣 for none)."""
-        return self.branches[code].name if code in self.branches else "待分拣"
+        """The branch's display name (待分派 for none)."""
+        return self.branches[code].name if code in self.branches else UNASSIGNED
 
     def town(self, text: str | None) -> tuple[str, str] | None:
         """(alias, branch code) of the first town mentioned in text; the longest alias wins at one position."""
@@ -122,4 +125,4 @@ class Branches:
             if hit:
                 return Match(hit[1], f"平台经营者{p.name}住所地在{p.town}（第十三条）→{self.branches[hit[1]].name}")
             return Match(None, f"商家未公示地址，平台经营者{p.name}住所地在{p.domicile}（第十三条），待转办")
-        return Match(None, "未能识别商家所在镇街，待分拣")
+        return Match(None, f"未能识别商家所在镇街，{UNASSIGNED}")
