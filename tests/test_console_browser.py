@@ -68,7 +68,7 @@ def test_handler_works_a_complaint_to_the_end(served, page):
     page.get_by_role("button", name="发送答复").click()
     page.wait_for_load_state()
     assert "答复已提交发送" in page.content()
-    assert "等待发送" in page.locator("#reply").inner_text()
+    assert "待发送" in page.locator("#reply").inner_text()
     _move(page, "已办结", outcome="经调解，商家退款 35 元。")
     timeline = page.locator("#timeline").inner_text()
     for text in ("已受理", "调解中", "已办结", "答复消费者", "经调解，商家退款 35 元。"):

@@ -208,7 +208,7 @@ def test_reply_goes_to_the_outbox_and_shows_its_delivery(app):
             LeadEvent(lead_id=lead_id, kind="reply_failed", text="发送失败", detail={"error": "43004 用户已取消关注"})
         )
     page = staff.get(url).get_data(as_text=True)
-    assert "等待发送" in page and "43004 用户已取消关注" in page and "您好，您的投诉已受理。" in page
+    assert "待发送" in page and "43004 用户已取消关注" in page and "您好，您的投诉已受理。" in page
     assert len(_audit(app, "reply")) == 1
 
 

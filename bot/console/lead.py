@@ -18,6 +18,7 @@ from bot.leads.create import rules
 from bot.leads.settings import LeadsSettings
 from bot.leads.workflow import KIND_NAMES, REFUSAL_GROUNDS, TERMINATION_GROUNDS, allowed
 from bot.models import Evidence, Lead, LeadEvent, OutboxItem, StaffUser
+from bot.pushes.states import DELIVERY_STATES
 
 EVENT_NAMES = {
     "created": "收到线索",
@@ -36,10 +37,18 @@ EVENT_NAMES = {
 }
 SYSTEM_ACTORS = {"deadlines_recomputed": "系统"}
 FIELD_NAMES = {"accept_due": "受理期限", "mediation_due": "调解期限", "verify_due": "核查期限", "next_due": "当前期限"}
-OUTBOX_STATES = {"pending": "等待发送", "done": "已发送", "failed": "发送失败"}
+# A reply to the consumer goes through the outbox: its states read with the same words as a push's deliveries.
+OUTBOX_STATES = {
+    "pending": DELIVERY_STATES["pending"],
+    "done": DELIVERY_STATES["sent"],
+    "failed": DELIVERY_STATES["failed"],
+}
+REPLY_OUTCOMES = ("reply_delivered", "reply_failed")
 
 
 def _timeline(lead: Lead) -> list[dict]:
+    """The lead's events in order, each with its name, who did it and the text to print under it. A reply's
+    delivery (or failure) names the reply it belongs to; its copy of the reply's text is not printed again."""
     s = session()
     events = s.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.at, LeadEvent.id))
     events = events.all()
@@ -48,11 +57,13 @@ def _timeline(lead: Lead) -> list[dict]:
     if ids:
         rows = s.execute(select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids)))
         names = {i: d or u for i, d, u in rows}
+    replied = {(e.detail or {}).get("outbox_id") for e in events if e.kind == "reply"} - {None}
     return [
         {
             "e": e,
             "name": EVENT_NAMES.get(e.kind, "记录"),
             "actor": names.get(e.actor_id) or SYSTEM_ACTORS.get(e.kind, ""),
+            "text": None if e.kind in REPLY_OUTCOMES and (e.detail or {}).get("outbox_id") in replied else e.text,
         }
         for e in events
     ]
