@@ -41,7 +41,7 @@ ROUTES = {
     "console.staff_list": ("GET", "/console/staff", {"admin"}, None),
     "console.staff_toggle": ("POST", "/console/staff/{user}/toggle", {"admin"}, {}),
 }
-PUBLIC = {"console.login", "console.static"}
+PUBLIC = {"console.login", "console.static", "console.unknown"}
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ def test_queue_order_and_days_left_across_spring_festival(app):
     assert _lead(app, ids["later"]).next_due == date(2026, 2, 27)
     page = Staff(app, "h").get("/console/queue").get_data(as_text=True)
     rows = re.findall(r"<tr class=\"(overdue)?\">(.*?)</tr>", page, re.S)
-    names = [re.findall(r"<td>(.*?)</td>", r[1])[3] for r in rows]
+    names = [re.findall(r"<td[^>]*>(.*?)</td>", r[1])[3] for r in rows]
     assert names == ["甲", "丙", "乙", "丁", "戊"]
     assert rows[0][0] == "overdue" and "超期 2 个工作日" in rows[0][1]
     assert "剩 2 个工作日" in rows[1][1] and "剩 6 个工作日" in rows[2][1]

@@ -25,7 +25,7 @@ def small_pages(db_url):
 
 
 def _tickets(page: str) -> list[str]:
-    return re.findall(r'<td><a href="/console/leads/\d+">(T\d+)</a></td>', page)
+    return re.findall(r'<td class="lead-link"><a href="/console/leads/\d+">(T\d+)</a></td>', page)
 
 
 def test_pages_continue_exactly_across_leads_without_a_deadline(small_pages):

@@ -130,7 +130,7 @@ def test_dashboard_draws_every_chart(app, may):
     assert '<strong id="received">5</strong>' in page
     for label in ("每周收到线索", "按重点领域", "按承办分局", "办结与超期", "投诉与举报", "推送次数", "送达人次"):
         assert label in page
-    assert "投诉 4（80%）" in page and "举报 1（20%）" in page
+    assert "投诉 4 件（80%）" in page and "举报 1 件（20%）" in page
 
 
 def _csv_rows(response) -> list[list[str]]:
@@ -252,6 +252,40 @@ def test_exports_keep_text_as_text_and_numbers_as_numbers(app):
     assert cells["办理结果"].value == "已退款全额"
     assert cells["涉及金额（元）"].data_type == "n" and cells["涉及金额（元）"].value == 300
     assert cells["收到日期"].is_date and cells["收到日期"].value.date() == date(2026, 5, 6)
+
+
+def test_exports_name_branches_and_type_amounts_and_dates(app):
+    """Branches by their names (content/branches.toml), the category by its name; in the XLSX an amount is a number
+    cell with two decimals, a date a date cell shown as 2026-05-06, a full purchase date too, the consumer's own
+    words (上周六) text; text that would start a formula still gets its leading '."""
+    from decimal import Decimal
+
+    add_staff(app, "boss", "admin")
+    add_lead(app, ticket="T1", branch="dongqu", category="网络餐饮", amount=Decimal("1280.50"),
+             purchase_date="2026年5月3日", business_name="=cmd|' /C calc'!A0")  # fmt: skip
+    add_lead(app, ticket="T2", branch=None, purchase_date="上周六")
+    admin = Staff(app, "boss")
+    rows = _csv_rows(admin.post("/console/export", data={"status": "all", "format": "csv"}))
+    header = rows[0]
+    by_ticket = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+    assert by_ticket["T1"]["承办分局"] == "东区街道分局" and by_ticket["T2"]["承办分局"] == "待分派"
+    assert by_ticket["T1"]["重点领域"] == "网络餐饮" and by_ticket["T1"]["涉及金额（元）"] == "1280.50"
+    assert by_ticket["T1"]["消费日期"] == "2026-05-03" and by_ticket["T2"]["消费日期"] == "上周六"
+    response = admin.post("/console/export", data={"status": "all", "format": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data))["线索"]
+    header = [c.value for c in sheet[1]]
+    cells = {row[0].value: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)}
+    t1, t2 = cells["T1"], cells["T2"]
+    assert (t1["承办分局"].value, t2["承办分局"].value, t1["重点领域"].value) == ("东区街道分局", "待分派", "网络餐饮")
+    amount = t1["涉及金额（元）"]
+    assert (amount.data_type, amount.value, amount.number_format) == ("n", 1280.5, "#,##0.00")
+    for name in ("收到日期", "受理期限"):
+        assert t1[name].data_type == "d" and t1[name].number_format == "yyyy-mm-dd", name
+    assert t1["收到日期"].value.date() == date(2026, 5, 6)
+    assert t1["消费日期"].data_type == "d" and t1["消费日期"].value.date() == date(2026, 5, 3)
+    assert t2["消费日期"].data_type == "s" and t2["消费日期"].value == "上周六"
+    assert t1["被投诉（举报）经营者"].data_type == "s" and t1["被投诉（举报）经营者"].value == "'=cmd|' /C calc'!A0"
+    assert sheet.freeze_panes == "B2" and sheet["A1"].font.b
 
 
 def test_a_control_character_in_a_category_does_not_break_the_word_report(app):

@@ -69,7 +69,7 @@ def test_an_anonymous_online_report_from_the_menu(app):
     assert "2026年12月21日 前完成核查" in done  # 15 working days
     [lead] = _leads(app)
     assert (lead.kind, lead.name, lead.phone, lead.category) == ("report", None, None, "一老一小")
-    assert lead.branch is None and "待分拣" in lead.routing_rule  # a report follows the seller's real place (Art 31)
+    assert lead.branch is None and "待分派" in lead.routing_rule  # a report follows the seller's real place (Art 31)
     assert lead.verify_due.isoformat() == "2026-12-21" and lead.accept_due is None and lead.extra["anonymous"]
 
 

@@ -57,7 +57,9 @@ def test_complaint_to_reply_in_the_chat(db_url, standin):
     assert lead.status == "已办结" and kinds.count("notice_delivered") == 3
     assert lead.next_due is None  # every notice delivered: nothing left in the queue
     assert {"status_change", "reply"} <= audited
-    assert "告知已送达" in staff.get(url).get_data(as_text=True)
+    page = staff.get(url).get_data(as_text=True)
+    history = page[page.index('id="timeline"') :]
+    assert "告知已送达" in page and history.count(reply) == 1  # the delivery does not print the reply a second time
     assert run_due(app) == 0  # nothing is sent twice
     assert len([c for c in standin.calls("message/custom/send") if c.body["touser"] == openid]) == 3
     progress = wx.text(openid, f"进度 {ticket}").content

@@ -55,8 +55,8 @@ def _lead(app, lead_id):
         ("广东省中山市三乡镇雅居乐", "sanxiang", "三乡"),
         ("广州市天河区体育西路", None, "转至 广州市市场监督管理局（经营者实际经营地/住所地）"),  # Art 13
         ("广东省佛山市顺德区容桂", None, "转至 佛山市市场监督管理局"),
-        ("华润万家超市三楼", None, "待分拣"),  # a shop's name, not a city
-        (None, None, "待分拣"),
+        ("华润万家超市三楼", None, "待分派"),  # a shop's name, not a city
+        (None, None, "待分派"),
     ],
 )
 def test_routing_by_the_business_address(app, address, branch, why):
@@ -86,7 +86,7 @@ def test_a_platform_seller_elsewhere_is_a_transfer_to_the_bureau_of_its_publishe
     assert lead.extra["transfer_to"] == "上海市长宁区市场监督管理局"
     [(lead_id, _)] = _create(app, online=True, platform="拼多多", business="某店", address="见店铺首页")
     lead = _lead(app, lead_id)
-    assert lead.routing_rule.startswith("未能识别商家公示地址所在地，待分拣") and "transfer_to" not in lead.extra
+    assert lead.routing_rule.startswith("未能识别商家公示地址所在地，待分派") and "transfer_to" not in lead.extra
     [(lead_id, _)] = _create(app, kind="report", online=True, platform="淘宝", business="某店", address=published)
     assert _lead(app, lead_id).routing_rule == "转至 杭州市市场监督管理局（平台内经营者实际经营地，第三十一条）"
 

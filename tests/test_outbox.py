@@ -108,7 +108,7 @@ def test_a_branch_table_sends_to_the_branch_only(db_url, mail, robot, robot2):
     _drain(app)
     assert [t.splitlines()[0] for t in robot2.texts()] == ["新投诉线索 20261130-0001"]
     assert [t.splitlines()[0] for t in robot.texts()] == ["新投诉线索 20261130-0002"]
-    assert "待分拣" in robot.texts()[0] and len(mail.messages) == 1
+    assert "待分派" in robot.texts()[0] and len(mail.messages) == 1
     app.extensions["db"].engine.dispose()
 
 

@@ -128,5 +128,6 @@ def test_mediation_entered_while_paused_shows_the_deadline_stopped(app):
     current = re.search(r'<dd id="current-due">(.*?)</dd>', page, re.S).group(1)
     assert "已暂停" in current and "恢复后还剩 50 日" in current and "2027-01-29" not in current
     queue = staff.get("/console/queue").get_data(as_text=True)
-    row = re.search(r"<tr[^>]*>\s*<td><a[^>]*>[^<]*</a></td>(?:(?!</tr>).)*检测中的商户.*?</tr>", queue, re.S).group(0)
+    row = re.search(r"<tr[^>]*>\s*<td[^>]*><a[^>]*>[^<]*</a></td>(?:(?!</tr>).)*检测中的商户.*?</tr>", queue, re.S)
+    row = row.group(0)
     assert "已暂停" in row and "恢复后剩 50 日" in row and "2027-01-29" not in row

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, render_template, request
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, abort, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from bot.config import AppSettings
+from bot.console.access import public
 from bot.db import BUSY_ERRORS, is_busy
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
@@ -51,6 +54,8 @@ def init_app(app: Flask) -> None:
     app.session_interface = CachedCookieSessions()
     csrf.init_app(app)
     app.register_blueprint(bp)
+    # Browsers ask every site for /favicon.ico; the public pages get the console's icon instead of a 404.
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.cli.add_command(staff_cli)
     planner.init_app(app)
     for code in ERROR_TEXTS:
@@ -68,6 +73,12 @@ class CachedCookieSessions(SecureCookieSessionInterface):
         if cached is None or cached[0] != keys:
             cached = self._cached = (keys, super().get_signing_serializer(app))
         return cached[1]
+
+
+def _favicon() -> Response:
+    """The site's icon (the console's pages link it from their static folder), read whole: 235 bytes."""
+    data = (Path(bp.static_folder) / "console" / "favicon.ico").read_bytes()
+    return Response(data, mimetype="image/x-icon", headers={"Cache-Control": "public, max-age=604800"})
 
 
 def _error_page(exc: HTTPException):
@@ -94,6 +105,19 @@ for _error in BUSY_ERRORS:
 def _csrf_error(exc: CSRFError):
     text = "页面已过期或表单校验未通过，请刷新页面后重新提交。"
     return render_template("console/error.html", code=400, text=text), 400
+
+
+# Errors raised in a console view get the console's pages, though the public site handles the app's 404s.
+for _code in ERROR_TEXTS:
+    bp.register_error_handler(_code, _error_page)
+bp.register_error_handler(CSRFError, _csrf_error)
+
+
+@bp.route("/<path:path>", methods=["GET", "POST"])
+@public  # it shows nothing but the 404 page
+def unknown(path: str):
+    """An address under /console/ that is no console page: the console's own 404 page, with its menu."""
+    abort(404)
 
 
 # Scripts only from the console itself (it has none inline), never framed, no plugins, forms posted to itself.

@@ -13,20 +13,22 @@ def _svg(width: int, height: int, body: str, title: str) -> Markup:
     return Markup(head + body + "</svg>")  # noqa: S704  (every label in body is escaped)
 
 
-def bar_chart(items: list[tuple[str, float]], title: str, unit: str = "") -> Markup:
-    """Horizontal bars, one per (label, value), the value printed at the end of each bar."""
+def bar_chart(items: list[tuple], title: str, unit: str = "") -> Markup:
+    """Horizontal bars, one per (label, value) or (label, value, unit), the value and its unit printed at the end
+    of each bar (`unit` for the items that do not name their own)."""
     if not items:
         return Markup('<p class="muted">本期没有数据。</p>')
     width, label_w, row_h = 560, 150, 26
-    top = max(v for _, v in items) or 1
+    top = max(item[1] for item in items) or 1
     parts = []
-    for i, (label, value) in enumerate(items):
+    for i, (label, value, *own) in enumerate(items):
+        unit_i = own[0] if own else unit
         y = i * row_h + 4
         w = (width - label_w - 70) * value / top
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" class="label">{escape(str(label)[:12])}</text>'
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{row_h - 8}" fill="{COLORS[0]}"/>'
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" class="value">{_num(value)}{escape(unit)}</text>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" class="value">{_with_unit(value, unit_i)}</text>'
         )
     return _svg(width, len(items) * row_h + 8, "".join(parts), title)
 
@@ -53,7 +55,7 @@ def column_chart(items: list[tuple[str, float]], title: str) -> Markup:
     return _svg(width, height, "".join(parts), title)
 
 
-def share_bar(items: list[tuple[str, float]], title: str) -> Markup:
+def share_bar(items: list[tuple[str, float]], title: str, unit: str = "") -> Markup:
     """One bar split into shares (e.g. complaints vs reports), with a legend giving counts and percentages."""
     total = sum(v for _, v in items)
     if not total:
@@ -67,10 +69,15 @@ def share_bar(items: list[tuple[str, float]], title: str) -> Markup:
         lx = 10 + i * 180
         parts.append(f'<rect x="{lx}" y="40" width="12" height="12" fill="{color}"/>')
         share = 100 * value / total
-        text = f"{escape(label)} {_num(value)}（{share:.0f}%）"
+        text = f"{escape(label)} {_with_unit(value, unit)}（{share:.0f}%）"
         parts.append(f'<text x="{lx + 18}" y="51" class="label">{text}</text>')
         x += w
     return _svg(width, 62, "".join(parts), title)
+
+
+def _with_unit(value: float, unit: str) -> Markup:
+    """A figure and its unit, escaped: 12 条, 3.5 个工作日."""
+    return escape(f"{_num(value)} {unit}".strip())
 
 
 def _num(value: float) -> str:

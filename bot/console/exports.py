@@ -1,17 +1,25 @@
-"""Lead exports (CSV, XLSX) of the user's own scope, streamed in batches; personal data only for an admin, audited."""
+"""Lead exports (CSV, XLSX) of the user's own scope, streamed in batches; personal data only for an admin, audited.
+
+A file reads as the console does: branches by their names (content/branches.toml), kinds in words. In the XLSX,
+dates are date cells and amounts number cells with their formats, so that a spreadsheet sorts and adds them; every
+text cell is made safe first (bot/console/cells.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from bot.console import audit, bp
@@ -20,6 +28,8 @@ from bot.console.cells import spreadsheet_text
 from bot.console.queue import filter_options, filtered
 from bot.db import Database, get_db, session
 from bot.leads import deadlines
+from bot.leads.create import rules
+from bot.leads.rules import UNASSIGNED
 from bot.leads.workflow import KIND_NAMES
 from bot.models import Lead
 from bot.privacy import mask_text
@@ -53,6 +63,11 @@ FIELDS = [
 ]
 PERSONAL = [("投诉（举报）人姓名", Lead.name), ("联系电话", Lead.phone), ("通讯地址", Lead.address)]
 FREE_TEXT = {"事实与理由", "诉求", "办理结果"}
+DATE_FORMAT = "yyyy-mm-dd"
+AMOUNT_FORMAT = "#,##0.00"
+# A purchase date is the consumer's own words (上周六, 11月20日); only a full date becomes a date cell.
+FULL_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+WIDTHS = {"编号": 16, "被投诉（举报）经营者": 28, "事实与理由": 48, "诉求": 28, "办理结果": 28, "经营者地址": 28}
 
 
 @bp.get("/export")
@@ -85,7 +100,9 @@ def export_download():
     else:
         audit.record_if_free("export", detail=detail)
     fields = FIELDS + PERSONAL if personal else FIELDS
-    rows = _rows(get_db(), where, fields, personal)  # needs no request context: streams after the view returns
+    branches = {code: b.name for code, b in rules(current_app).branches.branches.items()}
+    # _rows needs no request context: the file streams after the view has returned.
+    rows = _rows(get_db(), where, fields, personal, branches)
     name = f"leads-{deadlines.today_local(current_app).isoformat()}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     if fmt == "csv":
@@ -93,7 +110,7 @@ def export_download():
     return Response(_xlsx([h for h, _ in fields], rows), mimetype=XLSX, headers=headers)
 
 
-def _rows(db: Database, where, fields: list, personal: bool) -> Iterator[list]:
+def _rows(db: Database, where, fields: list, personal: bool, branches: Mapping[str, str]) -> Iterator[list]:
     """The rows, read in batches by id, each batch in its own short read transaction (never every row at once,
     never the writers' lock)."""
     columns = [c for _, c in fields]
@@ -107,21 +124,38 @@ def _rows(db: Database, where, fields: list, personal: bool) -> Iterator[list]:
         if not batch:
             return
         for row in batch:
-            yield [_cell(h, v, personal) for (h, _), v in zip(fields, row[1:], strict=True)]
+            yield [_cell(h, v, personal, branches) for (h, _), v in zip(fields, row[1:], strict=True)]
         last = batch[-1][0]
 
 
-def _cell(header: str, value, personal: bool):
-    """A value as the file holds it: numbers and dates keep their type, text is made safe (console/cells.py)."""
+def _cell(header: str, value, personal: bool, branches: Mapping[str, str]):
+    """A value as the file holds it: numbers and dates keep their type, codes become names, text is made safe."""
+    if header == "承办分局":
+        value = branches.get(value, value) if value else UNASSIGNED
     if value is None:
         return ""
     if header == "类型":
         return KIND_NAMES.get(value, value)
     if isinstance(value, int | float | Decimal | date):
         return value
+    if header == "消费日期":
+        value = _full_date(value) or value
+        if isinstance(value, date):
+            return value
     if header in FREE_TEXT and not personal:
         value = mask_text(value)  # a phone number typed into the facts is personal data too
     return spreadsheet_text(str(value))
+
+
+def _full_date(text: str) -> date | None:
+    """2026-11-20, 2026/11/20, 2026.11.20 or 2026年11月20日 as a date; None for anything else."""
+    found = FULL_DATE.fullmatch(text.strip())
+    if not found:
+        return None
+    try:
+        return date(*(int(part) for part in found.groups()))
+    except ValueError:
+        return None
 
 
 def _csv(header: list[str], rows: Iterator[list]) -> Iterator[str]:
@@ -140,9 +174,12 @@ def _xlsx(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
     """A write-only workbook (rows go straight to a temporary file), then streamed out in chunks."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("线索")
-    ws.append(header)
+    ws.freeze_panes = "B2"  # the header row and the ticket stay in view
+    for i, title in enumerate(header, 1):
+        ws.column_dimensions[get_column_letter(i)].width = WIDTHS.get(title, 14)
+    ws.append([_typed(ws, title, bold=True) for title in header])
     for row in rows:
-        ws.append([float(v) if isinstance(v, Decimal) else v for v in row])  # a number cell, not text
+        ws.append([_typed(ws, v) for v in row])
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:
@@ -152,3 +189,19 @@ def _xlsx(header: list[str], rows: Iterator[list]) -> Iterator[bytes]:
                 yield chunk
     finally:
         os.unlink(path)
+
+
+def _typed(ws, value, *, bold: bool = False):
+    """A cell for the write-only sheet: a date or an amount with its format; text (already made safe) as it is."""
+    if isinstance(value, date):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = DATE_FORMAT
+    elif isinstance(value, Decimal | float):
+        cell = WriteOnlyCell(ws, value=float(value))
+        cell.number_format = AMOUNT_FORMAT
+    elif bold:
+        cell = WriteOnlyCell(ws, value=value)
+        cell.font = Font(bold=True)
+    else:
+        return value
+    return cell

@@ -15,6 +15,7 @@ from bot.console import clock
 from bot.console.access import scope_leads
 from bot.console.forms import day_start_utc
 from bot.leads.create import rules
+from bot.leads.rules import UNASSIGNED
 from bot.leads.workflow import CLOSED_STATUSES, KIND_NAMES, OPEN_STATUSES
 from bot.models import Delivery, Lead, LeadEvent, Push, StaffUser
 
@@ -61,7 +62,7 @@ def compute(s: Session, user: StaffUser, start: date, end: date, today: date) ->
     f.received = sum(f.kinds.values())
     f.by_category = [(k or "其他", n) for k, n in _most(categories)]
     names = rules(current_app).branches
-    f.by_branch = [(names.name(k) if k else "待分派", n) for k, n in _most(branches)]
+    f.by_branch = [(names.name(k) if k else UNASSIGNED, n) for k, n in _most(branches)]
     f.weekly = _weekly(grouped(Lead.received_on), start, end)
     closed = (Lead.closed_on >= start, Lead.closed_on <= end, Lead.status.in_(CLOSED_STATUSES))
     stmt = scope_leads(select(Lead.category, func.count()).where(*closed), user).group_by(Lead.category)

@@ -44,9 +44,12 @@ EVENT_NAMES = {
 }
 SYSTEM_ACTORS = {"deadlines_recomputed": "系统"}
 FIELD_NAMES = {"accept_due": "受理期限", "mediation_due": "调解期限", "verify_due": "核查期限", "next_due": "当前期限"}
+REPLY_OUTCOMES = ("reply_delivered", "reply_failed")
 
 
 def _timeline(lead: Lead) -> list[dict]:
+    """The lead's events and the consumer's messages in order, each with its name, who did it and the text to print
+    under it. A reply's delivery (or failure) names the reply it belongs to; its copy of the text is not printed."""
     s = read_session()
     events = s.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.at, LeadEvent.id))
     events = events.all()
@@ -55,17 +58,28 @@ def _timeline(lead: Lead) -> list[dict]:
     if ids:
         rows = s.execute(select(StaffUser.id, StaffUser.display_name, StaffUser.username).where(StaffUser.id.in_(ids)))
         names = {i: d or u for i, d, u in rows}
+    replied = {(e.detail or {}).get("outbox_id") for e in events if e.kind == "reply"} - {None}
     items = [
         {
             "e": e,
             "name": EVENT_NAMES.get(e.kind, "记录"),
             "actor": names.get(e.actor_id) or SYSTEM_ACTORS.get(e.kind, ""),
+            "text": None if e.kind in REPLY_OUTCOMES and (e.detail or {}).get("outbox_id") in replied else e.text,
         }
         for e in events
     ]
     for m in conversation.messages(s, lead.id):  # what the consumer wrote (text or a photo)
         said = SimpleNamespace(kind="consumer_message", status=None, at=m.at, text=m.text, detail={})
-        items.append({"e": said, "name": "消费者留言", "actor": "消费者", "photo": m.evidence_id, "new": not m.read_at})
+        items.append(
+            {
+                "e": said,
+                "name": "消费者留言",
+                "actor": "消费者",
+                "text": m.text,
+                "photo": m.evidence_id,
+                "new": not m.read_at,
+            }
+        )
     return sorted(items, key=lambda item: aware(item["e"].at))
 
 

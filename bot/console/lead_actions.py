@@ -12,6 +12,7 @@ from bot.console.lead import refused
 from bot.db import session
 from bot.leads import conversation, deadlines, notices
 from bot.leads.create import rules
+from bot.leads.rules import UNASSIGNED
 from bot.leads.workflow import Decision, TransitionError
 from bot.models import LeadEvent, StaffUser
 
@@ -139,7 +140,7 @@ def lead_reassign(lead_id: int):
     detail = {"from_branch": before[0], "to_branch": branch, "assignee": who}
     s.add(LeadEvent(lead_id=lead.id, actor_id=current_staff().id, kind="reassign", text=_form("reason"),
                     detail=detail))  # fmt: skip
-    audit.record(s, "reassign", lead_id=lead.id, detail=f"{before[0] or '待分派'} → {branch}，{who}")
+    audit.record(s, "reassign", lead_id=lead.id, detail=f"{before[0] or UNASSIGNED} → {branch}，{who}")
     s.commit()
     flash(f"线索已分派至{rules(current_app).branches.name(branch)}（{who}）。")
     if current_staff().role != "admin" and branch != current_staff().branch:

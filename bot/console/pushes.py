@@ -9,8 +9,8 @@ from bot.console import bp
 from bot.console.access import EDITOR_ROLES, requires
 from bot.db import read_session
 from bot.models import Delivery, Push
-
-DELIVERY_STATES = {"sent": "已送达", "pending": "待发送", "skipped": "跳过", "failed": "失败"}
+from bot.pushes.audience import topics
+from bot.pushes.states import CHANNEL_NAMES, DELIVERY_STATES, PUSH_STATES, audience_name
 
 
 @bp.get("/pushes")
@@ -30,6 +30,23 @@ def pushes():
             counts.setdefault(push_id, {})[state] = n
     store = current_app.extensions.get("notices")
     notices = sorted(store.all(), key=lambda n: str(n.date), reverse=True)[:100] if store else []
+    known = topics(current_app)
     return render_template(
-        "console/pushes.html", rows=rows, counts=counts, states=DELIVERY_STATES, notices=notices, has_store=bool(store)
+        "console/pushes.html",
+        rows=rows,
+        counts=counts,
+        titles={p.notice_slug: _title(store, p.notice_slug) for p in rows},
+        audiences={p.id: audience_name(p.audience, known) for p in rows},
+        push_states=PUSH_STATES,
+        states=DELIVERY_STATES,
+        channels=CHANNEL_NAMES,
+        notices=notices,
+        has_store=bool(store),
     )
+
+
+def _title(store, slug: str) -> str:
+    """The notice's title when the store still has it; else its file name (slug)."""
+    get = getattr(store, "get", None) if store else None
+    notice = get(slug) if get else None
+    return getattr(notice, "title", None) or slug

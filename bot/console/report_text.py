@@ -67,10 +67,10 @@ def docx_bytes(f: Figures, scope: str) -> bytes:
     _table(
         doc,
         "附表一：重点领域",
-        ["领域", "收到", "办结"],
+        ["领域", "收到（条）", "办结（条）"],
         [(c, n, f.closed_by_category.get(c, 0)) for c, n in f.by_category],
     )
-    _table(doc, "附表二：承办分局", ["分局", "收到"], f.by_branch)
+    _table(doc, "附表二：承办分局", ["分局", "收到（条）"], f.by_branch)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

@@ -46,16 +46,17 @@ def stats():
     """Charts of the period: leads per week, by key area, by branch, handled vs overdue, kinds, pushes."""
     f = _figures(83)
     pictures = {
-        "weekly": charts.column_chart(f.weekly, "每周收到线索"),
-        "category": charts.bar_chart(f.by_category[:12], "按重点领域"),
-        "branch": charts.bar_chart(f.by_branch[:15], "按承办分局"),
+        "weekly": charts.column_chart(f.weekly, "每周收到线索（条）"),
+        "category": charts.bar_chart(f.by_category[:12], "按重点领域", "条"),
+        "branch": charts.bar_chart(f.by_branch[:15], "按承办分局", "条"),
         "handling": charts.bar_chart(
             [("本期办结", f.handled), ("在办未超期", f.open_now - f.overdue_now), ("在办已超期", f.overdue_now)],
             "办结与超期",
+            "条",
         ),
-        "kinds": charts.share_bar(list(f.kinds.items()), "投诉与举报"),
+        "kinds": charts.share_bar(list(f.kinds.items()), "投诉与举报", "件"),
         "pushes": charts.bar_chart(
-            [("推送次数", f.pushes), ("送达人次", f.reach), ("发布公告", len(f.notices))], "宣传"
+            [("推送次数", f.pushes, "次"), ("送达人次", f.reach, "人次"), ("发布公告", len(f.notices), "篇")], "宣传"
         ),
     }
     return render_template("console/stats.html", f=f, pictures=pictures, scope=scope_name())

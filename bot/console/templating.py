@@ -11,6 +11,7 @@ from bot.console.forms import local_time
 from bot.db import read_session
 from bot.leads import deadlines
 from bot.leads.create import rules
+from bot.leads.rules import UNASSIGNED
 from bot.leads.workflow import OPEN_STATUSES
 from bot.models import Lead
 from bot.privacy import mask_phone, mask_text
@@ -24,7 +25,7 @@ bp.add_app_template_filter(mask_text, "mask_text")
 def branch_name(code: str | None) -> str:
     """A branch's name from content/branches.toml (石岐街道分局 for shiqi); 待分派 for none; an unknown code as is."""
     if not code:
-        return "待分派"
+        return UNASSIGNED
     branches = rules(current_app).branches
     return branches.name(code) if code in branches.branches else code
 

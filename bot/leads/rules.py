@@ -16,6 +16,9 @@ OUT_OF_CITY = {
     ("report", False): "经营者实际经营地/住所地",
 }
 
+# The one word for a lead no branch has yet: the routing rule, the console, the exports and the report all use it.
+UNASSIGNED = "待分派"
+
 
 @dataclass(frozen=True)
 class Match:
@@ -101,8 +104,8 @@ class Branches:
             self.platforms.append(Platform(p["name"], aliases, p["domicile"], p.get("town", ""), office))
 
     def name(self, code: str | None) -> str:
-        """The branch's display name (分拣 for none)."""
-        return self.branches[code].name if code in self.branches else "待分拣"
+        """The branch's display name (待分派 for none)."""
+        return self.branches[code].name if code in self.branches else UNASSIGNED
 
     def town(self, text: str | None) -> tuple[str, str] | None:
         """(alias, branch code) of the first town mentioned in text; the longest alias wins at one position."""
@@ -141,7 +144,7 @@ class Branches:
                 return Match(hit[1], f"平台经营者{p.name}住所地在{p.town}（第十三条）→{self.branches[hit[1]].name}")
             if address and address.strip():
                 return Match(
-                    None, f"未能识别商家公示地址所在地，待分拣；也可转至 {p.bureau}（平台经营者住所地，第十三条）"
+                    None, f"未能识别商家公示地址所在地，{UNASSIGNED}；也可转至 {p.bureau}（平台经营者住所地，第十三条）"
                 )
             return Match(None, f"商家未公示地址：转至 {p.bureau}（平台经营者{p.name}住所地，第十三条）", p.bureau)
-        return Match(None, "未能识别商家所在镇街，待分拣")
+        return Match(None, f"未能识别商家所在镇街，{UNASSIGNED}")

@@ -17,18 +17,9 @@ from bot.pushes.dispatch import Dispatcher
 from bot.pushes.schedule import local_tz, sync
 from bot.pushes.settings import PushesSettings
 from bot.pushes.starts import refusal
+from bot.pushes.states import PUSH_STATES as STATE_NAMES
 
 cli = AppGroup("pushes", help="Scheduled pushes: list, preview, run, cancel, report.")
-STATE_NAMES = {
-    "scheduled": "待发送",
-    "expanding": "准备名单",
-    "sending": "发送中",
-    "paused": "已暂停",
-    "done": "已完成",
-    "refused": "未发送",
-    "cancelled": "已取消",
-    "failed": "失败",
-}
 OPEN_STATES = ("scheduled", "expanding", "sending", "paused")
 NO_EDITORS = (
     "不知道把预览发给谁：请用 --to 指定接收预览的微信 openid，如 flask pushes preview {push_id} --to <openid>"
@@ -70,7 +61,7 @@ def list_command(days: int) -> None:
         stmt = select(Push).where(or_(Push.state.in_(OPEN_STATES), Push.due_at >= since)).order_by(Push.due_at)
         pushes = list(s.scalars(stmt))
         if not pushes:
-            click.echo("没有待发送或近期的推送。")
+            click.echo("没有已排期或近期的推送。")
         for push in pushes:
             click.echo(_line(push, None if push.state == "scheduled" else claims.counts(s, push.id)))
 
