@@ -203,10 +203,10 @@ def test_progress_tells_consumers_only_their_own_words_for_each_status(app):
 
 
 def test_a_status_without_a_consumers_name_stops_the_start(tmp_path):
-    wording = (ROOT / "content" / "dialogue.toml").read_text(encoding="utf-8").replace('"核查中" = "核查中"\n', "")
+    wording = (ROOT / "content" / "decisions.toml").read_text(encoding="utf-8").replace('"核查中" = "正在核查"\n', "")
     (tmp_path / "d.toml").write_text(wording, encoding="utf-8")
-    with pytest.raises(ContentError, match=r"d.toml:\d+: \[progress.status\] needs a name consumers see for: 核查中"):
-        create_app(make_config("sqlite://", dialogue={"texts_file": str(tmp_path / "d.toml")}))
+    with pytest.raises(ContentError, match=r"d.toml:\d+: .*核查中"):
+        create_app(make_config("sqlite://", leads={"decisions_file": str(tmp_path / "d.toml")}))
 
 
 def test_a_broken_branch_table_in_config_names_the_key():

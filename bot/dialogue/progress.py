@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from bot.dialogue.texts import texts
 from bot.leads.links import page_url
-from bot.leads.status_names import consumer_status
 from bot.leads.wording import wording
 from bot.models import Lead
 from bot.wechat.messages import Context, Reply, TextReply
@@ -52,7 +51,7 @@ def show_list(ctx: Context) -> Reply:
                 "progress.list_item",
                 ticket=lead.ticket,
                 kind=kind,
-                status=consumer_status(ctx.app, lead.status, lead.kind),
+                status=wording(ctx.app).status_words(lead.status, lead.kind),
                 next=next_step(ctx.app, lead),
             )
         )
@@ -78,7 +77,7 @@ def show_one(ctx: Context) -> Reply:
         kind=t.get(f"labels.{lead.kind}"),
         business=lead.business_name,
         received=cn_date(lead.received_on),
-        status=consumer_status(ctx.app, lead.status, lead.kind),
+        status=wording(ctx.app).status_words(lead.status, lead.kind),
         next=next_step(ctx.app, lead),
     )
     # A fresh link to the consumer's own page: every notice in full (bot/leads/page.py).

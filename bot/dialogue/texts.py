@@ -9,7 +9,6 @@ from flask import Flask
 from bot.config import AppSettings
 from bot.content import ContentError, fill, read, resolve
 from bot.dialogue.settings import DialogueSettings
-from bot.leads import status_names
 
 REQUIRED = ("labels", "control", "steps", "summary", "submitted", "progress")
 
@@ -55,7 +54,5 @@ def texts(app: Flask) -> Texts:
     if found is None:
         bureau = AppSettings.of(app).bureau_name
         found = Texts(DialogueSettings.of(app).texts_file, bureau)
-        table = found.data.get("progress", {}).get("status")
-        status_names.install(app, table, found.path, found.source.line_of_table(status_names.TABLE, 0))
         app.extensions["dialogue_texts"] = found
     return found

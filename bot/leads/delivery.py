@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.content import resolve
 from bot.db import aware, get_db, utcnow
 from bot.leads.settings import LeadsSettings
-from bot.leads.status_names import consumer_status
+from bot.leads.wording import wording
 from bot.models import Evidence, Follower, InboundMessage, Lead, LeadEvent
 from bot.outbox import Job, PermanentError, handler
 from bot.privacy import mask_text
@@ -94,7 +94,7 @@ def consumer_message(job: Job) -> dict:
     with get_db(app).scope() as s:
         last = last_contact(s, openid)
         lead = s.get(Lead, job.payload["lead_id"]) if job.payload.get("lead_id") else None
-        ticket, status = (lead.ticket, consumer_status(app, lead.status, lead.kind)) if lead else ("", "")
+        ticket, status = (lead.ticket, wording(app).status_words(lead.status, lead.kind)) if lead else ("", "")
     window = timedelta(hours=LeadsSettings.of(app).service_window_hours)
     try:
         if last and utcnow() - last < window:
