@@ -123,7 +123,7 @@ def _save(slug: str | None):
         if image is not None:
             outcome.add("cover", "图片尚未保存：改正其他问题后，请重新选择图片")
         return _page(form, new=slug is None, version=opened or "", problems=outcome.problems), 422
-    action, message = ACTIONS[(request.form.get("action", "draft"), was_published)]
+    action, message = ACTIONS[("publish" if not form.draft else "draft", was_published)]
     _after_save(form, action, path, outcome)
     flash(message)
     return redirect(url_for("console.notice_edit", slug=form.slug), code=303)
@@ -163,7 +163,8 @@ def _after_save(form: EditedNotice, action: str, path, outcome: Outcome) -> None
     s = session()
     audit.record(s, action, detail=detail)
     s.commit()
-    author = f"{staff.display_name or staff.username} <{staff.username}@console>"
+    name = "".join(c for c in (staff.display_name or staff.username) if c not in "<>\n") or staff.username
+    author = f"{name} <{staff.username}@console>"
     paths = [path] + ([outcome.image] if outcome.image else [])
     commits.commit(path.parent, paths, author, f"{audit.ACTIONS[action]} {form.slug}: {form.title}")
     try:
