@@ -11,10 +11,14 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    """Refuse NUL bytes in the path, the query and form fields; turn a DataError into a 400."""
+    """Refuse NUL bytes in the path, the query and form fields; turn a DataError into a 400. A view that takes
+    uploads larger than MAX_CONTENT_LENGTH declares its own limit as `view.upload_limit` (bytes)."""
 
     @app.before_request
     def _refuse_nul() -> None:
+        limit = getattr(app.view_functions.get(request.endpoint or ""), "upload_limit", None)
+        if limit:
+            request.max_content_length = limit  # read before any form is, so that the view can tell the size
         if "\x00" in request.path:
             abort(400)
         query = request.query_string  # a NUL in a decoded value comes from %00 (or a raw NUL): look before parsing

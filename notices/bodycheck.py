@@ -50,7 +50,12 @@ def check_body(add: Add, body: str, first_line: int, images: Path) -> None:
 def _check_tag(add: Add, number: int, match: re.Match[str]) -> None:
     tag = match.group(2).lower()
     if tag not in ALLOWED_TAGS:
-        add(number, f"HTML 标签 <{tag}> 会被安全过滤删除，请改用 Markdown 写法")
+        if match.group(1):  # the closing tag of one already reported
+            return
+        if tag == "script":
+            add(number, "正文不能含有脚本：网站不运行脚本，<script> 会被安全过滤删除，请删去这段代码")
+        else:
+            add(number, f"HTML 标签 <{tag}> 会被安全过滤删除，请改用 Markdown 写法")
         return
     allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
     for attr in ATTR.finditer(match.group(3)):

@@ -46,9 +46,10 @@ def pages(role: str, ids: dict[str, int]) -> list[str]:
     """The console pages the role may open (paths under the server's address)."""
     leads = ["/console/queue", "/console/export"] + [f"/console/leads/{i}" for i in ids.values()]
     figures = ["/console/stats", "/console/report"]
+    editing = ["/console/notices", "/console/notices/new", "/console/notices/2022-double11-tips/edit"]
     return {
-        "admin": [*leads, "/console/triage", "/console/audit", "/console/staff", "/console/pushes", *figures],
+        "admin": [*leads, "/console/triage", "/console/audit", "/console/staff", "/console/pushes", *figures, *editing],
         "handler": [p for p in leads if not p.endswith(str(ids["triage"]))] + figures,
-        "editor": ["/console/pushes"],
+        "editor": ["/console/pushes", *editing],
         "viewer": figures,
     }[role] + ["/console/nowhere"]

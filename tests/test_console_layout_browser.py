@@ -108,7 +108,7 @@ def test_phone_header_is_one_line_with_a_menu(console):
         assert not page.get_by_role("link", name="审计日志").is_visible()
         page.get_by_text("菜单").click()
         links = page.locator("header.top nav a")
-        assert links.count() == 8 and all(b["height"] >= 44 for b in (links.nth(i).bounding_box() for i in range(8)))
+        assert links.count() == 9 and all(b["height"] >= 44 for b in (links.nth(i).bounding_box() for i in range(9)))
         page.get_by_role("link", name="审计日志").click()
         page.wait_for_url("**/console/audit")
         assert not page.get_by_role("link", name="账号").is_visible()  # folded again on the next page

@@ -21,6 +21,7 @@ ERROR_TEXTS = {
     403: "您没有权限访问此页面。",
     404: "找不到此页面，或您无权查看这条线索。",
     405: "不支持这种访问方式。",
+    413: "上传的文件太大。",
 }
 
 
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
         lead_actions,
         lead_notices,
         lead_periods,
+        notices_editor,
         planner,
         pushes,
         queue,

@@ -30,6 +30,10 @@ ACTIONS: dict[str, str] = {
     "export": "导出",
     "report_download": "下载报告",
     "staff_change": "账号变更",
+    "notice_draft": "保存公告草稿",
+    "notice_publish": "发布公告",
+    "notice_update": "修改已发布的公告",
+    "notice_unpublish": "撤回公告",
 }
 
 
