@@ -115,5 +115,6 @@ def test_a_migration_under_load_waits_past_the_request_bounds_and_completes(db_u
     finally:
         done.set()
         worker.join(timeout=30)
-    assert revisions(db)[0] == revisions(db)[1] == "0010_console_sessions" and took >= 3.5
+    current, head = revisions(db)
+    assert current == head and took >= 3.5  # brought to the code's head, after waiting past the request bounds
     assert answers and all(status == 200 and seconds < 4.5 for status, seconds in answers)
