@@ -129,12 +129,13 @@ def answer(app: Flask, text: str) -> TextReply:
     ]
     values = {
         "title": html.escape(best.notice.title, quote=False),
-        "passage": html.escape(best.passage, quote=False),
+        "summary": html.escape(best.notice.summary, quote=False),
+        "passage": "" if best.passage in best.notice.summary else html.escape(best.passage, quote=False),
         "url": f"{base}/notices/{best.notice.slug}",
     }
     for shown in (lines, []):
         values["related"] = replies.phrase(app, "answer_related") + "\n" + "\n".join(shown) if shown else ""
-        reply = replies.phrase(app, "answer", **values).strip()
+        reply = "\n".join(line for line in replies.phrase(app, "answer", **values).strip().splitlines() if line)
         if len(reply.encode()) <= MAX_BYTES:
             break
     return TextReply(reply)

@@ -34,8 +34,9 @@ def test_a_free_question_gets_the_returns_guide(wx):
     reply = result.content
     assert reply.startswith(f"这篇《{guide.title}》应该能回答您的问题")
     assert f'<a href="http://localhost/notices/{guide.slug}">点这里查看全文</a>' in reply
-    quoted = reply.splitlines()[1]  # the paragraph of the guide that answers
-    assert "退" in quoted and quoted.replace(" ", "")[:20] in guide.text.replace(" ", "")
+    summary, quoted = reply.splitlines()[1:3]  # the guide's summary, then its paragraph nearest the question
+    assert summary == guide.summary and "七日内" in summary
+    assert quoted.replace(" ", "")[:20] in guide.text.replace(" ", "")
     related = LINK.findall(reply.split("您可能还想看：", 1)[1]) if "您可能还想看：" in reply else []
     assert len(related) <= 2 and guide.slug not in related
     assert len(reply.encode()) <= 2048

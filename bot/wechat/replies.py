@@ -36,7 +36,7 @@ REQUIRED_PHRASES = {
     "question_long": "the answer to a very long message that no notice answers (a story rather than a question)",
     "question_foreign": "the answer to a message in another language that no notice answers",
 }
-PLACEHOLDERS = {"site", "category", "search", "title", "passage", "url", "related", "bureau"}
+PLACEHOLDERS = {"site", "category", "search", "title", "summary", "passage", "url", "related", "bureau"}
 MODES = ("exact", "contains", "regex")
 RULE_KEYS = {"name", "keywords", "match", "text", "notice"}
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
