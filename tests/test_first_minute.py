@@ -80,6 +80,11 @@ class Served:
         self.proc.stdout.close()
 
 
+# The banner comes once the real server's scheduler has run its first jobs, seconds after start on the system
+# clock: under libfaketime (make test-far-date) that wait is not the product's, so these run in the main suite only.
+pytestmark = pytest.mark.wall_clock
+
+
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
     """`make run` on its own SQLite file and settings (the sandbox on and the scheduler running, as shipped)."""
