@@ -53,6 +53,7 @@ class Later:
         self._items: list[tuple[float, Any]] = []
         self._failures = 0
         self._cond = threading.Condition()
+        self._writing = threading.Lock()  # held while a batch is taken and written: flush() waits for it
         self._thread: threading.Thread | None = None
         self._forks = Forks.count
         _queues.add(self)
@@ -78,12 +79,9 @@ class Later:
         return len(self._items)
 
     def flush(self) -> None:
-        """Write everything queued now, in the caller's thread."""
-        while True:
-            with self._cond:
-                taken, self._items = self._items[: self.batch], self._items[self.batch :]
-            if not taken or not self._write(taken):
-                return
+        """Write everything queued now, in the caller's thread (after the batch the thread may be writing)."""
+        while self._write_next():
+            pass
 
     def _run(self) -> None:
         idle = 0.0
@@ -91,10 +89,14 @@ class Later:
             with self._cond:
                 if len(self._items) < self.batch:
                     self._cond.wait(self.interval)
+            idle = 0.0 if self._write_next() or self._items else idle + self.interval
+
+    def _write_next(self) -> bool:
+        """Take the next batch and write it; False when there was none or it failed."""
+        with self._writing:
+            with self._cond:
                 taken, self._items = self._items[: self.batch], self._items[self.batch :]
-            idle = 0.0 if taken else idle + self.interval
-            if taken:
-                self._write(taken)
+            return bool(taken) and self._write(taken)
 
     def _write(self, taken: list[tuple[float, Any]]) -> bool:
         try:
