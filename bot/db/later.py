@@ -61,9 +61,10 @@ class Later:
     def put(self, item: Any) -> None:
         """Queue `item`, or write it now when the queue is full or stale (see the module)."""
         now = time.monotonic()
+        if self._forks != Forks.count:  # a child of a fork: the parent's queue, thread and locks are not ours
+            self._forks, self._items, self._thread = Forks.count, [], None
+            self._cond, self._writing = threading.Condition(), threading.Lock()
         with self._cond:
-            if self._forks != Forks.count:  # a child of a fork: the parent's queue and thread are not ours
-                self._forks, self._items, self._thread = Forks.count, [], None
             if len(self._items) < self.limit and (not self._items or now - self._items[0][0] < self.max_age):
                 self._items.append((now, item))
                 if self._thread is None or not self._thread.is_alive():
