@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -44,10 +45,11 @@ def test_a_keyword_reply_is_answered_first_and_recorded_afterwards(wx):
     assert rows == 1 and follower is not None and follower.last_message_at is not None and not follower.in_dialogue
 
 
-def test_a_retry_of_a_message_without_effect_gets_the_identical_reply(wx):
+def test_a_retry_of_a_message_without_effect_gets_the_identical_reply(wx, clock):
     for text in ("12315", "双11", "今天天气怎么样", "进度"):  # a keyword, a news card, not found, a look-up
         xml = text_xml("oAgain", text, msg_id=new_id())
         first = wx.post(xml)
+        clock.advance(timedelta(seconds=5))  # WeChat retries after 5 s without an answer
         assert wx.post(xml).reply == first.reply  # before its record is written: computed again, the same
         recorded(wx.app)
         assert wx.post(xml).reply == first.reply  # afterwards: the stored reply

@@ -251,15 +251,16 @@ class Inbox:
             raise Refused(403, "nonce already used within the replay window")
 
     def _answer(self, env: Envelope, ctx: Context, handler=None) -> str:
-        """Route (or run `handler`) and render; a handler that raises is logged here, its work rolled back by the
-        caller."""
+        """Route (or run a pure `handler`, whose answer is a function of the message alone: a retry computes the same
+        one) and render; a handler that raises is logged here, its work rolled back by the caller."""
         msg = env.msg
         if not self._understood(msg):
             log.info("unhandled message type=%s event=%s answered success", msg.type[:32], msg.event[:40])
             return SUCCESS
         try:
             reply = handler(ctx) if handler is not None else get_router(self.app).route(ctx)
-            body = render(reply, msg, env.account, clock.timestamp())
+            created = msg.create_time if handler is not None and msg.create_time else clock.timestamp()
+            body = render(reply, msg, env.account, created)
             if ctx.session_opened:
                 ctx.session.flush()  # the handler's pending ORM work fails here, not at commit
             return body
