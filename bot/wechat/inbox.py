@@ -3,17 +3,15 @@
 A message whose handler is pure (bot/wechat/router.py: a keyword reply, a notice, the default reply, a look-up) from
 a sender in no dialogue is answered after one read (`_SENDER`: the sender's flag and time, and the reply stored for
 this message should it be a retry); its record (the de-duplication row with the reply, the follower's
-last_message_at, in plain mode the nonce) is written after the answer, in batches (bot/db/later.py). A crash loses
-at most the last second of those records and nothing with an effect. A retry that comes before its record is written
-is answered again: the same message gets the same answer, and it has no effect.
+last_message_at, in plain mode the nonce) is written after the answer, in batches (bot/db/later.py): a crash loses at
+most the last second of them, nothing with an effect. A retry before the record is written gets the same answer again.
 
 Everything else has the durable path: the nonce, the de-duplication row, the handler's work and the stored reply in
 one transaction before the answer, as precompiled SQL on the driver's cursor (bot/db/statements.py), in a savepoint
-of a group commit on SQLite (bot/db/groupcommit.py); a handler that needs the ORM gets a Session joined to that
-transaction on first use (`Context.session`). A retry (same sender and MsgId, or for events the same sender,
-CreateTime and event) gets the reply stored with the row, never a second effect. Two copies arriving at once both
-miss the row; the second's insert of it waits for the first's commit (the unique key), finds it taken, rolls back
-everything its own handler did and answers with the first's reply.
+of a group commit on SQLite (bot/db/groupcommit.py); a handler that needs the ORM gets a Session joined to it on first
+use (`Context.session`). A retry (same sender and MsgId; for events sender, CreateTime and event) gets the reply
+stored with the row, never a second effect; of two copies at once, the second's insert of the row waits for the
+first's commit (the unique key), then the second rolls back its own work and answers with the first's reply.
 """
 
 from __future__ import annotations
@@ -150,20 +148,24 @@ class Inbox:
         In plain mode the signature does not cover the body, so the nonce is the only guard against a signed query
         reused with another body: a message with an effect claims it durably (`process`). A message without effect
         is answered with no nonce claimed before the answer (its record claims it afterwards): a query replayed with
-        such a body can only get an answer, never cause an effect, and the replay window bounds it as for any
-        message.
+        such a body can only get an answer, never cause an effect, and the replay window bounds it as for any one.
         """
         msg, now, key = env.msg, utcnow(), dedupe_key(env.msg)
+        state = self.db.read_one(_SENDER, openid=msg.openid, key=key)  # (in_dialogue, last_message_at, stored reply)
+        if state[2] is not None and env.sealed:
+            return state[2]  # a retry: msg_signature binds the nonce to this very message, nothing to remember
+        with self.app.app_context():
+            replies.refresh(self.app)
+            return self._route(env, key, now, *state)
+
+    def _route(self, env: Envelope, key: str, now: datetime, in_dialogue, seen, stored) -> str:
+        msg = env.msg
         ctx = Context(msg, None, self.app, now, False, opener=self._reader)  # used only for a sender in no dialogue
         handler, pure = get_router(self.app).pick(ctx) if self._understood(msg) else (None, True)
-        if not (pure or env.sealed):
-            return self.process(env, key, now)  # plain mode: the nonce is claimed, a retry found, in one transaction
-        # Safe mode: msg_signature binds the nonce to this very message, so a retry needs no nonce remembered.
-        in_dialogue, seen, stored = self.db.read_one(_SENDER, openid=msg.openid, key=key)
-        if stored is not None:
-            return stored
         if not pure or (in_dialogue and msg.type != "event"):
-            return self.process(env, key, now)
+            return self.process(env, key, now)  # plain mode: the nonce is claimed and a retry found there
+        if stored is not None:
+            return stored  # plain mode, a retry without effect: an answer only
         try:
             body = self._answer(env, ctx, handler)
         except _HandlerFailed:
@@ -239,10 +241,8 @@ class Inbox:
                 session.close()
 
     def _claim_nonce(self, cursor, dialect, nonce: str, key: str, now: datetime) -> None:
-        """Remember the nonce; refuse it when it came before with another message (a replay with a new body).
-
-        The same nonce with the same message is a duplicate delivery: it is answered from the stored reply.
-        """
+        """Remember the nonce; refuse it when it came before with another message (a replay with a new body). With
+        the same message it is a duplicate delivery, answered from the stored reply."""
         expires = now + timedelta(seconds=2 * self.window)
         if _CLAIM_NONCE.fetch(cursor, dialect, nonce=nonce, key=key, expires=expires, now=now) is not None:
             return

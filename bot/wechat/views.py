@@ -124,9 +124,7 @@ class WebhookEndpoint:
         try:
             args = _query(environ.get("QUERY_STRING", ""))
             env = self.webhook.open(args, environ)
-            with self.app.app_context():
-                replies.refresh(self.app)
-                body = self.webhook.inbox.answer(env)
+            body = self.webhook.inbox.answer(env)
         except Refused as refusal:
             # The reason only: never the query (it holds the openid) nor the body.
             log.warning("wechat request refused status=%s reason=%s", refusal.status, refusal.reason)
