@@ -27,7 +27,7 @@ from sqlalchemy import Connection, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.db import aware, get_db, utcnow
+from bot.db import UTCDateTime, get_db, utcnow
 from bot.db.later import Later
 from bot.db.statements import Prepared, dialect_insert
 from bot.models import DialogueState, Follower, InboundMessage
@@ -112,8 +112,8 @@ _RECORD = Prepared(
 
 
 def _sender(_dialect: str):
-    """The sender's dialogue flag (for a follower not yet known: whether a dialogue row exists) and last message
-    time, and the reply stored for this message: one read, no lock."""
+    """The sender's dialogue flag (for a follower not yet known: whether a dialogue row exists), whether they wrote
+    since `recent`, and the reply stored for this message: one read, no lock."""
     follower, inbound = Follower.__table__, InboundMessage.__table__
     mine = follower.c.openid == bindparam("openid")
     return select(
@@ -121,7 +121,7 @@ def _sender(_dialect: str):
             select(follower.c.in_dialogue).where(mine).scalar_subquery(),
             exists().where(DialogueState.__table__.c.openid == bindparam("openid")),
         ),
-        select(follower.c.last_message_at).where(mine).scalar_subquery(),
+        select(follower.c.last_message_at > bindparam("recent", type_=UTCDateTime())).where(mine).scalar_subquery(),
         select(inbound.c.reply).where(inbound.c.dedupe_key == bindparam("key")).scalar_subquery(),
     )
 
@@ -151,14 +151,14 @@ class Inbox:
         such a body can only get an answer, never cause an effect, and the replay window bounds it as for any one.
         """
         msg, now, key = env.msg, utcnow(), dedupe_key(env.msg)
-        state = self.db.read_one(_SENDER, openid=msg.openid, key=key)  # (in_dialogue, last_message_at, stored reply)
+        state = self.db.read_one(_SENDER, openid=msg.openid, key=key, recent=now - TOUCH_EVERY)
         if state[2] is not None and env.sealed:
             return state[2]  # a retry: msg_signature binds the nonce to this very message, nothing to remember
         with self.app.app_context():
             replies.refresh(self.app)
             return self._route(env, key, now, *state)
 
-    def _route(self, env: Envelope, key: str, now: datetime, in_dialogue, seen, stored) -> str:
+    def _route(self, env: Envelope, key: str, now: datetime, in_dialogue, recent, stored) -> str:
         msg = env.msg
         ctx = Context(msg, None, self.app, now, False, opener=self._reader)  # used only for a sender in no dialogue
         handler, pure = get_router(self.app).pick(ctx) if self._understood(msg) else (None, True)
@@ -173,7 +173,7 @@ class Inbox:
         finally:
             if ctx.session_opened:
                 ctx.session.close()
-        touch = touches_follower(msg) and (seen is None or aware(seen) <= now - TOUCH_EVERY)
+        touch = touches_follower(msg) and not recent
         nonce = None if env.sealed else env.nonce
         self.later.put(_Record(key, msg.openid, _kind(msg), now, body, touch, nonce))
         return body
