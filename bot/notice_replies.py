@@ -79,7 +79,9 @@ def init_app(app: Flask) -> None:
     lexicon.load()
     notices.get_store(app).set_lexicon(lexicon.get)  # reloaded when the file is saved (a broken edit is logged)
     app.extensions["notices_lexicon"] = lexicon
-    get_router(app).message("text", "voice")(notice_reply)  # a voice message with WeChat's recognised words too
+    get_router(app).message("text", "voice", pure=True)(
+        notice_reply
+    )  # a voice message with WeChat's recognised words too
 
 
 def news_card(app: Flask, notice: notices.Notice) -> NewsReply:

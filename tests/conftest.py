@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from bot import clock as app_clock
 from bot import create_app, scheduler
 from bot.db import Database
+from bot.db.later import flush_all
 from bot.db.migrate import upgrade
 from tests.timekeeping import START
 
@@ -200,12 +201,14 @@ def db_url(request, tmp_path):
         path = tmp_path / "bot.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
+        flush_all()  # the records written after the answer (bot/db/later.py), before the database goes
         return
     server = request.getfixturevalue("pg_server")
     name = f"bot_test_{os.getpid()}_{next(_counter)}"
     with server.admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name} TEMPLATE bot_template"))
     yield server.url(name)
+    flush_all()
     with server.admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 

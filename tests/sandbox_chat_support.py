@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from bot import create_app
 from bot.db import get_db
-from bot.wechat.router import NOT_MINE, get_router
 from tests.conftest import make_config
-from tests.wechat_user import AES_KEY
+from tests.wechat_user import AES_KEY, recorded
 
 API = "/sandbox/api/cgi-bin/"
 CREDENTIALS = {"grant_type": "client_credential", "appid": "wxtestappid0000001", "secret": "test-app-secret"}
@@ -51,11 +50,15 @@ def sandbox_app(db_url, mode="plain", **sections):
 
     app.wsgi_app = keep_request
 
-    @get_router(app).interceptor
-    def _keep_message(ctx):
-        app.seen_messages.append(ctx.msg)
-        return NOT_MINE
+    webhook = app.extensions["webhook"]
+    opened = webhook.open
 
+    def keep_message(args, environ):  # every message as the webhook decoded it (interceptors see only some)
+        envelope = opened(args, environ)
+        app.seen_messages.append(envelope.msg)
+        return envelope
+
+    webhook.open = keep_message
     return app
 
 
@@ -72,6 +75,7 @@ def act(client, openid, **payload) -> dict:
 
 
 def rows(app, model, *where):
+    recorded(app)  # what the webhook writes after its answers
     with get_db(app).scope() as s:
         return s.execute(select(model).where(*where).order_by(*model.__table__.primary_key)).scalars().all()
 

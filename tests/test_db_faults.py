@@ -1,5 +1,6 @@
-"""Every database wait is bounded: with another process holding SQLite's write lock, a message gets a short
-"send it again" reply in time (nothing of it stored) and /healthz a 503 JSON within 2 s."""
+"""Every database wait is bounded: with another process holding SQLite's write lock, a message with an effect gets a
+short "send it again" reply in time (nothing of it stored), a keyword reply is answered at once (it writes nothing
+before its answer), and /healthz a 503 JSON within 2 s."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import sys
 import time
 
 import pytest
-from sqlalchemy import func, make_url, select
+from sqlalchemy import make_url, select
 
 from bot.db import get_db
-from bot.models import InboundMessage
+from bot.models import DialogueState, InboundMessage
 from bot.wechat.replies import phrase
-from tests.wechat_user import make_wechat
+from tests.wechat_user import make_wechat, new_id, recorded, text_xml
 
 # Another process on the same file: a long transaction (SQLite's own lock), or a hung `flask` command that holds the
 # app's writer lock (the file lock beside the database) without having begun.
@@ -41,7 +42,10 @@ def test_a_held_write_lock_gets_a_busy_reply_in_time_and_nothing_half_stored(db_
     try:
         assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
-        answer = wx.text("oBusy", "12315")
+        keyword = wx.post(text_xml("oBusy", "12315", msg_id=new_id()))
+        assert time.monotonic() - started < 1.0 and "消费者投诉举报热线" in keyword.content
+        started = time.monotonic()
+        answer = wx.text("oBusy", "投诉")
         took = time.monotonic() - started
         assert answer.status == 200 and took < 4.5  # WeChat gives up after 5 s
         with wx.app.app_context():
@@ -54,7 +58,10 @@ def test_a_held_write_lock_gets_a_busy_reply_in_time_and_nothing_half_stored(db_
         holder.kill()
         holder.wait(timeout=10)
         holder.stdout.close()
+    recorded(wx.app)
     with get_db(wx.app).scope() as s:
-        assert s.scalar(select(func.count()).select_from(InboundMessage).where(InboundMessage.openid == "oBusy")) == 0
+        stored = s.scalars(select(InboundMessage.reply).where(InboundMessage.openid == "oBusy")).all()
+        assert len(stored) == 1 and "消费者投诉举报热线" in stored[0]  # the keyword's record, written afterwards
+        assert s.get(DialogueState, "oBusy") is None  # the complaint was not half started
     assert "消费者投诉举报热线" in wx.text("oBusy", "12315").content  # once the holder is gone, all is as before
     assert wx.app.test_client().get("/healthz").status_code == 200

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from bot.db import get_db
 from bot.models import DialogueState, Follower
 from tests.leads_support import PROMPT, Chat, text
-from tests.wechat_user import event_xml, make_wechat
+from tests.wechat_user import event_xml, make_wechat, recorded
 
 
 def flag(app, openid: str) -> bool | None:
+    recorded(app)
     with get_db(app).scope() as s:
         return s.execute(select(Follower.in_dialogue).where(Follower.openid == openid)).scalar_one_or_none()
 

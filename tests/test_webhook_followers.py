@@ -11,7 +11,7 @@ from bot import clock
 from bot.db import utcnow
 from bot.models import DialogueState, Follower, Lead
 from bot.wechat.replies import phrase
-from tests.wechat_user import make_wechat
+from tests.wechat_user import make_wechat, recorded
 
 
 @pytest.fixture(params=["plain", "safe"])
@@ -27,6 +27,7 @@ def aware(value: datetime) -> datetime:
 
 
 def follower(app, openid: str) -> Follower | None:
+    recorded(app)
     with app.extensions["db"].scope() as s:
         return s.scalar(select(Follower).where(Follower.openid == openid))
 

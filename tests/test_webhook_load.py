@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.models import InboundMessage
 from tests.browser import serve
-from tests.wechat_user import WeChat, make_wechat, new_id, text_xml
+from tests.wechat_user import WeChat, make_wechat, new_id, recorded, text_xml
 
 BURST = 200
 ASKS = {
@@ -65,6 +65,7 @@ def test_200_concurrent_messages_each_answered_within_5_seconds(served, record_p
     for word, status, reply, elapsed in results:
         assert status == 200 and reply["Content"].startswith(ASKS[word])
         assert elapsed < 5.0
+    recorded(wx.app)
     with wx.app.extensions["db"].scope() as s:
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == BURST
 

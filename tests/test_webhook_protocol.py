@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.models import InboundMessage
 from bot.wechat.protocol import Cipher, Refused
 from bot.wechat.replies import phrase
-from tests.wechat_user import SAMPLES, TOKEN, WeChat, help_reply, make_wechat, sample, signature
+from tests.wechat_user import SAMPLES, TOKEN, WeChat, help_reply, make_wechat, recorded, sample, signature
 
 SAMPLE_FILES = sorted(p.name for p in (SAMPLES / "messages").glob("*.xml"))
 
@@ -25,6 +25,7 @@ def wx(request, db_url):
 
 
 def rows(app) -> int:
+    recorded(app)
     with app.extensions["db"].scope() as s:
         return s.scalar(select(func.count()).select_from(InboundMessage))
 

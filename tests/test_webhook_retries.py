@@ -16,7 +16,7 @@ from bot.wechat.messages import TextReply
 from bot.wechat.replies import phrase
 from bot.wechat.router import get_router
 from tests.browser import serve
-from tests.wechat_user import WeChat, event_xml, make_wechat, new_id, text_xml
+from tests.wechat_user import WeChat, event_xml, make_wechat, new_id, recorded, text_xml
 
 
 def count_effects(ctx, delay: float = 0.0) -> TextReply:
@@ -42,6 +42,7 @@ def effects(app) -> int:
 
 
 def inbound_rows(app, openid: str) -> int:
+    recorded(app)
     with app.extensions["db"].scope() as s:
         return s.scalar(select(func.count()).select_from(InboundMessage).where(InboundMessage.openid == openid))
 
@@ -109,6 +110,7 @@ def test_handler_that_raises_gets_apology_and_leaves_nothing(wx, caplog):
     failures = [r for r in caplog.records if "handler failed" in r.getMessage()]
     assert failures and msg_id in failures[0].getMessage()
     assert "oBroken" not in failures[0].getMessage()
+    recorded(wx.app)
     with wx.app.extensions["db"].scope() as s:
         assert s.get(KeyValue, "half-done") is None
         # The bookkeeping outside the handler stays: the follower's window is open.
@@ -162,10 +164,13 @@ def test_a_retry_in_safe_mode_is_a_look_up_even_while_another_transaction_holds_
 def test_a_retry_in_plain_mode_still_records_its_nonce(db_url):
     wx = make_wechat(db_url, "plain")
     xml = text_xml("oPlain", "你好", msg_id=new_id())
-    wx.post(xml)
+    first = wx.post(xml)
     query = wx.query()
-    assert wx.post(xml, query).status == 200  # the retry, with a fresh nonce
-    # The same signed query with another body: the body is not signed in plain mode, the nonce is the only guard.
-    forged = wx.post(text_xml("oPlain", "另一条消息", msg_id=new_id()), query)
+    assert wx.post(xml, query).reply == first.reply  # the retry, with a fresh nonce
+    recorded(wx.app)
+    # The same signed query with another body: the body is not signed in plain mode, the nonce is the only guard
+    # against a message with an effect; one without effect could only be answered.
+    assert wx.post(text_xml("oPlain", "另一条消息", msg_id=new_id()), query).status == 200
+    forged = wx.post(text_xml("oPlain", "投诉", msg_id=new_id()), query)
     assert forged.status == 403
     wx.app.extensions["db"].engine.dispose()

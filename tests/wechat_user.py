@@ -158,6 +158,11 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TOKEN, APP_ID = "test-token", "wxtestappid0000001"
 
 
+def recorded(app) -> None:
+    """Write now what the webhook writes after its answer (bot/db/later.py): the records of messages without effect."""
+    app.extensions["webhook"].inbox.later.flush()
+
+
 def make_wechat(db_url: str, mode: str, **sections: dict) -> WeChat:
     """An app in plain or safe mode on db_url, and WeChat's side talking to it through the Flask test client."""
     from bot import create_app

@@ -87,8 +87,9 @@ def show_one(ctx: Context) -> Reply:
 
 def register(router: Router) -> None:
     """进度 / 查询进度 / the PROGRESS menu key list; 进度 <ticket> shows one."""
-    router.keyword("进度", "查询进度", "进度查询", "我的投诉", "我的举报", name="progress_list", priority=5)(show_list)
+    words = ("进度", "查询进度", "进度查询", "我的投诉", "我的举报")
+    router.keyword(*words, name="progress_list", priority=5, pure=True)(show_list)
     router.keyword(
-        r"^\s*(查询)?进度\s*[:：]?\s*\d{8}\s*-?\s*\d{4,}\s*$", mode="regex", name="progress_one", priority=5
+        r"^\s*(查询)?进度\s*[:：]?\s*\d{8}\s*-?\s*\d{4,}\s*$", mode="regex", name="progress_one", priority=5, pure=True
     )(show_one)
-    router.menu("PROGRESS")(show_list)
+    router.menu("PROGRESS", pure=True)(show_list)

@@ -19,8 +19,8 @@ def register(app: Flask) -> None:
     """Put the handlers on the app's router."""
     router = get_router(app)
     router.keyword(SUBSCRIBE, mode="regex", name="pushes.topics", priority=20)(on_subscribe)
-    router.keyword("我的订阅", "订阅列表", "查看订阅", name="pushes.mine", priority=20)(on_mine)
-    router.menu("TOPICS")(on_mine)
+    router.keyword("我的订阅", "订阅列表", "查看订阅", name="pushes.mine", priority=20, pure=True)(on_mine)
+    router.menu("TOPICS", pure=True)(on_mine)
     router.event("masssendjobfinish")(on_mass_finished)
     router.event("templatesendjobfinish")(on_template_finished)
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from bot.db import aware
 from bot.db.statements import Prepared, dialect_insert
 from bot.models import DialogueState, Follower
 from bot.models.followers import SET_IN_DIALOGUE, in_dialogue_when_created
@@ -54,29 +51,10 @@ def _touch(dialect: str):
 # whether the user is in a dialogue (the row's flag, current even when another process just changed it: the upsert
 # waits for that transaction and returns the row as it committed it).
 TOUCH = Prepared(_touch)
-# The flag and the time without writing: FOR UPDATE on PostgreSQL waits, as the upsert would, for a transaction that
-# is changing the row (a dialogue being started by the user's previous message); SQLite's writers are serialised.
-_PEEK = Prepared(
-    lambda _: (
-        select(Follower.__table__.c.in_dialogue, Follower.__table__.c.last_message_at)
-        .where(Follower.__table__.c.openid == bindparam("openid"))
-        .with_for_update()
-    )
-)
-# A user who wrote within this time is not written again: last_message_at may lag the newest message by this much,
-# which only ever makes the 48-hour service window look shorter than it is (never longer).
+# A message without effect from a user who wrote within this time does not write the follower again:
+# last_message_at may lag the newest message by this much, which only ever makes the 48-hour service window look
+# shorter than it is (never longer).
 TOUCH_EVERY = timedelta(seconds=60)
-
-
-def follower_state(cursor: Any, dialect: Dialect, openid: str, now: datetime, peeked: Any = None) -> bool:
-    """Whether the user is in a dialogue, after noting the time of their message (see TOUCH and TOUCH_EVERY).
-
-    `peeked`: the (in_dialogue, last_message_at) the caller read already with the same lock, or None to read it here.
-    """
-    row = _PEEK.fetch(cursor, dialect, openid=openid) if peeked is None else peeked
-    if row is not None and row[1] is not None and aware(row[1]) > now - TOUCH_EVERY:
-        return bool(row[0])
-    return bool(TOUCH.fetch(cursor, dialect, openid=openid, now=now)[0])
 
 
 def touches_follower(msg: Incoming) -> bool:
@@ -143,11 +121,12 @@ def init_app(app: Flask) -> None:
     router = get_router(app)
     router.event("subscribe")(subscribe)
     router.event("unsubscribe")(unsubscribe)
-    router.event("scan")(scan)
-    router.event("click")(unknown_menu)
-    router.event("view", "location", "templatesendjobfinish", "masssendjobfinish")(quiet)
-    router.message("image", "voice", "video", "shortvideo", "location", "link")(media)
-    router.menu("ALERTS")(lambda ctx: replies.notice_list(ctx.app, ALERTS))
-    router.menu("GUIDES")(lambda ctx: replies.notice_list(ctx.app, GUIDES))
+    router.event("scan", pure=True)(scan)
+    router.event("click", pure=True)(unknown_menu)
+    router.event("view", "location", "templatesendjobfinish", "masssendjobfinish", pure=True)(quiet)
+    router.message("image", "voice", "video", "shortvideo", "location", "link", pure=True)(media)
+    router.menu("ALERTS", pure=True)(lambda ctx: replies.notice_list(ctx.app, ALERTS))
+    router.menu("GUIDES", pure=True)(lambda ctx: replies.notice_list(ctx.app, GUIDES))
     if router.fallback is None:
         router.fallback = default
+        router.pure.add(default)

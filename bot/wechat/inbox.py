@@ -1,14 +1,17 @@
-"""One inbound message, one small transaction: the nonce, the de-duplication row, the handler and the stored reply.
+"""One inbound message: answered with no write before the answer when it has no effect, else in one transaction.
 
-The claims run as precompiled SQL straight on the driver's cursor (bot/db/statements.py), on a Connection in a
-transaction of its own (PostgreSQL) or in a savepoint of a group commit (SQLite, bot/db/groupcommit.py); a handler that
-needs the ORM gets a Session joined to that same transaction on first use (`Context.session`), so its work, the nonce
-and the message row commit or roll back together.
+A message whose handler is pure (bot/wechat/router.py: a keyword reply, a notice, the default reply, a look-up) from
+a sender in no dialogue is answered after one read (`_SENDER`: the sender's flag and time, and the reply stored for
+this message should it be a retry); its record (the de-duplication row with the reply, the follower's
+last_message_at, in plain mode the nonce) is written after the answer, in batches (bot/db/later.py): a crash loses at
+most the last second of them, nothing with an effect. A retry before the record is written gets the same answer again.
 
-A retry (same sender and MsgId, or for events the same sender, CreateTime and event) finds the row and gets the
-reply stored with it, so it never causes a second effect: it reads the row before anything else is done. Two copies
-arriving at once both miss the row; the second's insert of the row then waits for the first's commit (the unique
-key), finds it taken, rolls back everything its own handler did and answers with the first's reply.
+Everything else has the durable path: the nonce, the de-duplication row, the handler's work and the stored reply in
+one transaction before the answer, as precompiled SQL on the driver's cursor (bot/db/statements.py), in a savepoint
+of a group commit on SQLite (bot/db/groupcommit.py); a handler that needs the ORM gets a Session joined to it on first
+use (`Context.session`). A retry (same sender and MsgId; for events sender, CreateTime and event) gets the reply
+stored with the row, never a second effect; of two copies at once, the second's insert of the row waits for the
+first's commit (the unique key), then the second rolls back its own work and answers with the first's reply.
 """
 
 from __future__ import annotations
@@ -20,17 +23,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import Boolean, Connection, DateTime, Integer, String, bindparam, column, delete, select, text
+from sqlalchemy import Connection, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.db import get_db, utcnow
+from bot.db import UTCDateTime, get_db, utcnow
+from bot.db.later import Later
 from bot.db.statements import Prepared, dialect_insert
-from bot.models import InboundMessage
+from bot.models import DialogueState, Follower, InboundMessage
 from bot.models.webhook import WebhookNonce
-from bot.privacy import EncryptedText
 from bot.wechat import replies
-from bot.wechat.handlers import follower_state, touches_follower
+from bot.wechat.handlers import TOUCH, TOUCH_EVERY, touches_follower
 from bot.wechat.messages import Context, Incoming, TextReply
 from bot.wechat.protocol import KNOWN_EVENTS, KNOWN_TYPES, Refused, dedupe_key
 from bot.wechat.render import SUCCESS, render
@@ -52,6 +55,19 @@ class Envelope:
     account: str
     # Safe mode: msg_signature covers the message itself, so this nonce can never come back with another message.
     sealed: bool = False
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What is written after the answer to a message without effect."""
+
+    key: str
+    openid: str
+    kind: str
+    now: datetime
+    body: str
+    touch: bool  # the follower's last_message_at is written (see TOUCH_EVERY)
+    nonce: str | None  # plain mode: remembered, so that a message with an effect cannot come with it afterwards
 
 
 class _HandlerFailed(Exception):
@@ -95,85 +111,102 @@ _RECORD = Prepared(
 )
 
 
-def _pg_claim(peek: bool):
-    """PostgreSQL: claim the nonce, read what it was taken with, the stored reply and (peek) the follower, FOR UPDATE.
-
-    The outer SELECT sees the tables as they were before the INSERT (one snapshot): `seen` is the nonce's earlier
-    message, or NULL when this statement claimed it.
-    """
-    follower = (
-        ", peek AS (SELECT in_dialogue, last_message_at FROM follower WHERE openid = :openid FOR UPDATE)"
-        if peek
-        else ""
+def _sender(_dialect: str):
+    """The sender's dialogue flag (for a follower not yet known: whether a dialogue row exists), whether they wrote
+    since `recent`, and the reply stored for this message: one read, no lock."""
+    follower, inbound = Follower.__table__, InboundMessage.__table__
+    mine = follower.c.openid == bindparam("openid")
+    return select(
+        func.coalesce(
+            select(follower.c.in_dialogue).where(mine).scalar_subquery(),
+            exists().where(DialogueState.__table__.c.openid == bindparam("openid")),
+        ),
+        select(follower.c.last_message_at > bindparam("recent", type_=UTCDateTime())).where(mine).scalar_subquery(),
+        select(inbound.c.reply).where(inbound.c.dedupe_key == bindparam("key")).scalar_subquery(),
     )
-    columns = ", (SELECT in_dialogue FROM peek), (SELECT last_message_at FROM peek)" if peek else ""
-    sql = (
-        "WITH claimed AS (INSERT INTO webhook_nonce (nonce, dedupe_key, expires_at) VALUES (:nonce, :key, :expires)"
-        " ON CONFLICT (nonce) DO UPDATE SET dedupe_key = excluded.dedupe_key, expires_at = excluded.expires_at"
-        " WHERE webhook_nonce.expires_at < :now RETURNING 1)" + follower + " SELECT (SELECT count(*) FROM claimed),"
-        " (SELECT dedupe_key FROM webhook_nonce WHERE nonce = :nonce),"
-        " (SELECT reply FROM inbound_message WHERE dedupe_key = :key)" + columns
-    )
-    types = [Integer(), String(), EncryptedText()] + ([Boolean(), DateTime(timezone=True)] if peek else [])
-    names = ["claimed", "seen", "reply"] + (["in_dialogue", "last_message_at"] if peek else [])
-    stmt = text(sql).bindparams(
-        bindparam("nonce", type_=String()),
-        bindparam("key", type_=String()),
-        bindparam("expires", type_=DateTime(timezone=True)),
-        bindparam("now", type_=DateTime(timezone=True)),
-        *([bindparam("openid", type_=String())] if peek else []),
-    )
-    return stmt.columns(*(column(n, t) for n, t in zip(names, types, strict=True)))
 
 
-_PG_CLAIM = Prepared(lambda _: _pg_claim(peek=False))
-_PG_CLAIM_AND_PEEK = Prepared(lambda _: _pg_claim(peek=True))
+_SENDER = Prepared(_sender)
 _PURGE = Prepared(
     lambda _: delete(WebhookNonce.__table__).where(WebhookNonce.__table__.c.expires_at < bindparam("now"))
 )
 
 
 class Inbox:
-    """The message pipeline of one app (settings read once)."""
+    """The message pipeline of one app (settings read once; one queue of records per process)."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.db = get_db(app)
         self.window = WechatSettings.of(app).replay_window
         self._purged = 0.0
+        self.later = Later(self.db.transaction, self._write_records)
 
-    def retried(self, env: Envelope) -> str | None:
-        """Safe mode: the reply stored for this message when it is a retry, else None (then `process` it).
+    def answer(self, env: Envelope) -> str:
+        """The plain reply body for a verified message (the stored one for a retry); see the module's docstring.
 
-        A retry in safe mode is a look-up, outside any transaction and the writer lock. Its nonce need not be
-        remembered: the signature binds it to this very message, so a replay of it can only ever get this same
-        stored reply. (In plain mode the body is not signed: a retry goes through `process`, which records its nonce.)
+        In plain mode the signature does not cover the body, so the nonce is the only guard against a signed query
+        reused with another body: a message with an effect claims it durably (`process`). A message without effect
+        is answered with no nonce claimed before the answer (its record claims it afterwards): a query replayed with
+        such a body can only get an answer, never cause an effect, and the replay window bounds it as for any one.
         """
-        if not env.sealed:
-            return None
-        return self._stored_reply(dedupe_key(env.msg))
+        msg, now, key = env.msg, utcnow(), dedupe_key(env.msg)
+        state = self.db.read_one(_SENDER, openid=msg.openid, key=key, recent=now - TOUCH_EVERY)
+        if state[2] is not None and env.sealed:
+            return state[2]  # a retry: msg_signature binds the nonce to this very message, nothing to remember
+        with self.app.app_context():
+            replies.refresh(self.app)
+            return self._route(env, key, now, *state)
 
-    def process(self, env: Envelope) -> str:
-        """The plain reply body for a verified message (the stored one for a retry), committed with its effects."""
-        now, key = utcnow(), dedupe_key(env.msg)
+    def _route(self, env: Envelope, key: str, now: datetime, in_dialogue, recent, stored) -> str:
+        msg = env.msg
+        ctx = Context(msg, None, self.app, now, False, opener=self._reader)  # used only for a sender in no dialogue
+        handler, pure = get_router(self.app).pick(ctx) if self._understood(msg) else (None, True)
+        if not pure or (in_dialogue and msg.type != "event"):
+            return self.process(env, key, now)  # plain mode: the nonce is claimed and a retry found there
+        if stored is not None:
+            return stored  # plain mode, a retry without effect: an answer only
+        try:
+            body = self._answer(env, ctx, handler)
+        except _HandlerFailed:
+            body = self._apology(env, ctx)
+        finally:
+            if ctx.session_opened:
+                ctx.session.close()
+        touch = touches_follower(msg) and not recent
+        nonce = None if env.sealed else env.nonce
+        self.later.put(_Record(key, msg.openid, _kind(msg), now, body, touch, nonce))
+        return body
+
+    def process(self, env: Envelope, key: str, now: datetime) -> str:
+        """The durable path: the reply committed with the nonce, the message's row and the handler's effects."""
         answer = self._answer
         for _ in range(ATTEMPTS):
             try:
-                return self._run(functools.partial(self._attempt, env=env, key=key, now=now, answer=answer))
+                return self.db.transaction(functools.partial(self._attempt, env=env, key=key, now=now, answer=answer))
             except _HandlerFailed:
                 answer = self._apology  # the handler's work went with the rollback; the claims are made again
             except _Conflict:
                 pass  # a copy of this message committed its row first: the next attempt reads that row's reply
         raise RuntimeError(f"message not settled after {ATTEMPTS} attempts")  # each attempt settles or reads a row
 
-    def _stored_reply(self, key: str) -> str | None:
-        """The reply stored with this message's row, read in autocommit (one round trip on PostgreSQL), or None."""
-        row = self.db.read_one(_STORED_REPLY, key=key)
-        return None if row is None else row[0]
+    def _reader(self) -> Session:
+        """A pure handler's session: it reads, on a read-only connection where there is one."""
+        return (self.db.read_sessions or self.db.sessions)()
 
-    def _run(self, work):
-        """`work(connection)` in a transaction (SQLite: in a savepoint of a group commit)."""
-        return self.db.transaction(work)
+    def _write_records(self, conn: Connection, records: list[_Record]) -> None:
+        """The records of messages without effect (idempotent: a record already written changes nothing)."""
+        cursor, dialect = conn.connection.cursor(), conn.dialect
+        try:
+            for r in records:
+                if r.nonce is not None:
+                    expires = r.now + timedelta(seconds=2 * self.window)
+                    _CLAIM_NONCE.fetch(cursor, dialect, nonce=r.nonce, key=r.key, expires=expires, now=r.now)
+                _RECORD.fetch(cursor, dialect, key=r.key, openid=r.openid, kind=r.kind, now=r.now, body=r.body)
+                if r.touch:  # last_message_at may go back by the queue's delay: the window looks shorter, never longer
+                    TOUCH.fetch(cursor, dialect, openid=r.openid, now=r.now)
+        finally:
+            cursor.close()
 
     def _attempt(self, conn: Connection, env: Envelope, key: str, now: datetime, answer) -> str:
         """One attempt inside a transaction: the reply to commit; _Conflict when a concurrent copy's row won."""
@@ -181,17 +214,13 @@ class Inbox:
         cursor, dialect = conn.connection.cursor(), conn.dialect
         try:
             self._purge(cursor, dialect, now)
-            touches = touches_follower(env.msg)
-            if dialect.name == "postgresql":  # one round trip for what SQLite does in three statements
-                found, peeked = self._claim_in_one(cursor, dialect, env, key, now, touches)
-            else:
-                self._claim_nonce(cursor, dialect, env.nonce, key, now)
-                found, peeked = _STORED_REPLY.fetch(cursor, dialect, key=key), None
+            self._claim_nonce(cursor, dialect, env.nonce, key, now)
+            found = _STORED_REPLY.fetch(cursor, dialect, key=key)
             if found is not None:
                 return found[0]  # the nonce of this delivery is remembered; nothing else happens
             in_dialogue = None
-            if touches:
-                in_dialogue = follower_state(cursor, dialect, env.msg.openid, now, peeked)
+            if touches_follower(env.msg):  # the 48-hour window; the upsert returns the flag as committed
+                in_dialogue = bool(TOUCH.fetch(cursor, dialect, openid=env.msg.openid, now=now)[0])
 
             def open_session() -> Session:
                 nonlocal session
@@ -200,8 +229,9 @@ class Inbox:
 
             context = Context(env.msg, None, self.app, now, in_dialogue, opener=open_session, conn=conn)
             body = answer(env, context)
-            kind = env.msg.type if env.msg.type != "event" else f"event:{env.msg.event}"
-            row = _RECORD.fetch(cursor, dialect, key=key, openid=env.msg.openid, kind=kind[:32], now=now, body=body)
+            row = _RECORD.fetch(
+                cursor, dialect, key=key, openid=env.msg.openid, kind=_kind(env.msg), now=now, body=body
+            )
             if row is None:
                 raise _Conflict
             return body
@@ -211,10 +241,8 @@ class Inbox:
                 session.close()
 
     def _claim_nonce(self, cursor, dialect, nonce: str, key: str, now: datetime) -> None:
-        """Remember the nonce; refuse it when it came before with another message (a replay with a new body).
-
-        The same nonce with the same message is a duplicate delivery: it is answered from the stored reply.
-        """
+        """Remember the nonce; refuse it when it came before with another message (a replay with a new body). With
+        the same message it is a duplicate delivery, answered from the stored reply."""
         expires = now + timedelta(seconds=2 * self.window)
         if _CLAIM_NONCE.fetch(cursor, dialect, nonce=nonce, key=key, expires=expires, now=now) is not None:
             return
@@ -222,35 +250,17 @@ class Inbox:
         if seen is None or seen[0] != key:
             raise Refused(403, "nonce already used within the replay window")
 
-    def _claim_in_one(self, cursor, dialect, env: Envelope, key: str, now: datetime, touches: bool):
-        """PostgreSQL: the nonce, the stored reply and the follower's flag (locked) in one statement.
-
-        Returns (stored reply row or None, (in_dialogue, last_message_at) or None when unknown or not asked).
-        """
-        expires = now + timedelta(seconds=2 * self.window)
-        statement = _PG_CLAIM_AND_PEEK if touches else _PG_CLAIM
-        claimed, seen, reply, *follower = statement.fetch(
-            cursor, dialect, nonce=env.nonce, key=key, expires=expires, now=now, openid=env.msg.openid
-        )
-        if not claimed:
-            if seen is None:  # taken by a transaction that committed after this statement's snapshot: look again
-                seen = (_SEEN_NONCE.fetch(cursor, dialect, nonce=env.nonce) or (None,))[0]
-            if seen != key:
-                raise Refused(403, "nonce already used within the replay window")
-            reply = (_STORED_REPLY.fetch(cursor, dialect, key=key) or (None,))[0]
-        found = (reply,) if reply is not None else None
-        peeked = tuple(follower) if touches else None  # (None, None): no follower row yet
-        return found, peeked
-
-    def _answer(self, env: Envelope, ctx: Context) -> str:
-        """Route and render; a handler that raises is logged here and its work rolled back by the caller."""
+    def _answer(self, env: Envelope, ctx: Context, handler=None) -> str:
+        """Route (or run a pure `handler`, whose answer is a function of the message alone: a retry computes the same
+        one) and render; a handler that raises is logged here, its work rolled back by the caller."""
         msg = env.msg
         if not self._understood(msg):
             log.info("unhandled message type=%s event=%s answered success", msg.type[:32], msg.event[:40])
             return SUCCESS
         try:
-            reply = get_router(self.app).route(ctx)
-            body = render(reply, msg, env.account, clock.timestamp())
+            reply = handler(ctx) if handler is not None else get_router(self.app).route(ctx)
+            created = msg.create_time if handler is not None and msg.create_time else clock.timestamp()
+            body = render(reply, msg, env.account, created)
             if ctx.session_opened:
                 ctx.session.flush()  # the handler's pending ORM work fails here, not at commit
             return body
@@ -284,3 +294,7 @@ class Inbox:
             return
         self._purged = tick
         _PURGE.fetch(cursor, dialect, now=now)
+
+
+def _kind(msg: Incoming) -> str:
+    return (msg.type if msg.type != "event" else f"event:{msg.event}")[:32]

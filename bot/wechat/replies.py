@@ -128,7 +128,9 @@ def keyword_rule(app: Flask, rule: ReplyRule) -> KeywordRule:
 
     patterns = rule.keywords if rule.mode == "regex" else tuple(normalise(k) for k in rule.keywords)
     compiled = [re.compile(p, re.IGNORECASE) for p in patterns] if rule.mode == "regex" else []
-    return KeywordRule(f"replies:{rule.name}", rule.mode, patterns, answer, RULE_PRIORITY, _compiled=compiled)
+    return KeywordRule(
+        f"replies:{rule.name}", rule.mode, patterns, answer, RULE_PRIORITY, pure=True, _compiled=compiled
+    )
 
 
 def notice_card(app: Flask, notice: Any) -> NewsReply | None:

@@ -6,7 +6,8 @@ at about a third of the cost (bench/README.md).
 
 Order of checks for a POST, cheapest first, nothing written before the last: signature and timestamp (the query),
 the body limit, DTD refusal and XML parsing, msg_signature / AES / AppID in safe mode, the fields of the message;
-then one transaction records the nonce and the message, routes it and stores the reply (bot/wechat/inbox.py).
+then the message is answered: without effect, after one read and recorded later; otherwise in one transaction
+that records the nonce and the message, runs the handler and stores the reply (bot/wechat/inbox.py).
 """
 
 from __future__ import annotations
@@ -123,12 +124,7 @@ class WebhookEndpoint:
         try:
             args = _query(environ.get("QUERY_STRING", ""))
             env = self.webhook.open(args, environ)
-            # A retry in safe mode is answered from its stored reply before anything else (bot/wechat/inbox.py).
-            body = self.webhook.inbox.retried(env)
-            if body is None:
-                with self.app.app_context():
-                    replies.refresh(self.app)
-                    body = self.webhook.inbox.process(env)
+            body = self.webhook.inbox.answer(env)
         except Refused as refusal:
             # The reason only: never the query (it holds the openid) nor the body.
             log.warning("wechat request refused status=%s reason=%s", refusal.status, refusal.reason)
@@ -157,14 +153,6 @@ class WebhookEndpoint:
 def _query(query: str) -> dict[str, str]:
     """The query's parameters (the first of repeated ones, as Flask's request.args.get); a NUL anywhere is refused."""
     args: dict[str, str] = {}
-    if "%" not in query and "+" not in query:  # WeChat's own queries: nothing to unquote, a plain split suffices
-        if "\x00" in query:
-            raise Refused(400, "NUL byte in the query")
-        for pair in query.split("&"):
-            if pair:
-                name, _, value = pair.partition("=")
-                args.setdefault(name, value)
-        return args
     for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
         if "\x00" in value or "\x00" in name:
             raise Refused(400, "NUL byte in the query")
