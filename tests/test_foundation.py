@@ -153,6 +153,7 @@ def _closed_port() -> int:
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.wall_clock  # under libfaketime (make test-far-date) the real server process has died with SIGSEGV
 def test_minimal_config_starts_with_flask_run(tmp_path, system_clock):
     """The operators' contract: APP_CONFIG=<only [wechat] and [database]> flask --app bot run --port N."""
     path = _write(tmp_path, MINIMAL.format(db=tmp_path / "contract.db"))
