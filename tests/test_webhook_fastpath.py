@@ -58,6 +58,21 @@ def test_a_retry_of_a_message_without_effect_gets_the_identical_reply(wx, clock)
     assert stored(wx.app, "oAgain")[0] == 4
 
 
+def test_one_batch_writes_every_record_its_nonce_and_each_sender_once(wx):
+    later = wx.app.extensions["webhook"].inbox.later
+    queries = [wx.query() for _ in range(6)]
+    for n, query in enumerate(queries):  # three senders, two messages each, all in one batch
+        wx.post(text_xml(f"oBatch{n % 3}", "12315", msg_id=new_id()), query)
+    assert later.pending() == 6
+    recorded(wx.app)
+    for n in range(3):
+        rows, follower = stored(wx.app, f"oBatch{n}")
+        assert rows == 2 and follower is not None and follower.last_message_at is not None
+    if not wx.aes_key:  # plain mode: the signature does not cover the body: the batch remembered each query's nonce
+        replay = wx.post(text_xml("oBatch0", "投诉", msg_id=new_id()), queries[0])
+        assert replay.status == 403 and stored(wx.app, "oBatch0")[0] == 2
+
+
 def test_a_message_in_a_dialogue_is_stored_before_its_answer(wx):
     assert PROMPT["online"] in wx.text("oTalking", "投诉").content
     assert stored(wx.app, "oTalking")[0] == 1  # the complaint's start: durable, nothing queued

@@ -119,6 +119,13 @@ class Prepared:
         finally:
             cursor.close()
 
+    def many(self, cursor: Any, dialect: Dialect, rows: list[Mapping[str, Any]]) -> None:
+        """Run the statement once per parameter set in `rows`, in one driver call (results are discarded): SQLite's
+        loop in C, psycopg's pipeline (one round trip for the batch)."""
+        if rows:
+            compiled = self.for_dialect(dialect)
+            cursor.executemany(compiled.sql, [compiled.params(row) for row in rows])
+
     def fetch(self, cursor: Any, dialect: Dialect, **params: Any) -> tuple | None:
         """Run the statement on a DBAPI cursor of a connection already in a transaction; its first row, or None.
 

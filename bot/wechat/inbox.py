@@ -196,15 +196,16 @@ class Inbox:
 
     def _write_records(self, conn: Connection, records: list[_Record]) -> None:
         """The records of messages without effect (idempotent: a record already written changes nothing)."""
-        cursor, dialect = conn.connection.cursor(), conn.dialect
+        cursor, dialect, window = conn.connection.cursor(), conn.dialect, timedelta(seconds=2 * self.window)
         try:
-            for r in records:
-                if r.nonce is not None:
-                    expires = r.now + timedelta(seconds=2 * self.window)
-                    _CLAIM_NONCE.fetch(cursor, dialect, nonce=r.nonce, key=r.key, expires=expires, now=r.now)
-                _RECORD.fetch(cursor, dialect, key=r.key, openid=r.openid, kind=r.kind, now=r.now, body=r.body)
-                if r.touch:  # last_message_at may go back by the queue's delay: the window looks shorter, never longer
-                    TOUCH.fetch(cursor, dialect, openid=r.openid, now=r.now)
+            plain = [r for r in records if r.nonce is not None]
+            _CLAIM_NONCE.many(
+                cursor, dialect, [dict(nonce=r.nonce, key=r.key, expires=r.now + window, now=r.now) for r in plain]
+            )
+            rows = [dict(key=r.key, openid=r.openid, kind=r.kind, now=r.now, body=r.body) for r in records]
+            _RECORD.many(cursor, dialect, rows)
+            # last_message_at may go back by the queue's delay: the window looks shorter, never longer
+            TOUCH.many(cursor, dialect, [dict(openid=r.openid, now=r.now) for r in records if r.touch])
         finally:
             cursor.close()
 
