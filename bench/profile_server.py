@@ -1,6 +1,6 @@
-"""py-spy on the real server: the app under gunicorn (bench settings, SQLite), one scenario, every worker sampled.
+"""py-spy on the real server: the app under gunicorn (bench settings), one scenario, every worker sampled.
 
-Usage: python bench/profile_server.py [SCENARIO-WORD] [--seconds 8] [--out bench/profiles/NAME]
+Usage: python bench/profile_server.py [SCENARIO-WORD] [--db sqlite|postgresql] [--seconds 8] [--out bench/profiles/NAME]
 Writes NAME.svg (flame graph) and NAME.txt (the top frames by own and by inclusive samples, GIL-idle included:
 what a worker thread spends waiting shows as well).
 """
@@ -45,13 +45,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", default="reply (text)")
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--out", default=str(ROOT / "bench" / "profiles" / "server"))
     parser.add_argument("--idle", action="store_true", help="include idle (waiting) samples")
     parser.add_argument("--gil", action="store_true", help="only samples of the thread holding the GIL (CPU work)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="prof-server-"))
     config = work / "app.toml"
-    config.write_text(run.app_config(f"sqlite:///{work / 'bench.db'}"))
+    url, cleanup = run.database_url(args.db, work)
+    config.write_text(run.app_config(url))
     server = run.Server("bot:create_app()", {"APP_CONFIG": str(config)}, work / "app.log")
     try:
         state = prepare(server, None)
@@ -91,6 +93,7 @@ def main() -> None:
         print(text)
     finally:
         server.stop()
+        cleanup()
 
 
 if __name__ == "__main__":
