@@ -1,7 +1,7 @@
 """A small HTTP/1.1 keep-alive load generator: replays requests built in advance, from its own process.
 
 Usage: python bench/loadgen.py REQUESTS.jsonl --port 8000 [--concurrency 16] [--seconds 10] [--max N]
-                               [--check TOKEN:AES_KEY:APP_ID]
+                               [--reconnect 100] [--check TOKEN:AES_KEY:APP_ID]
 Each line of the file is {"method", "path", "headers", "body"} and, for a message, "expect" (the sender's openid);
 each request is sent at most once, so every nonce, timestamp and MsgId is fresh. Prints one JSON object: count,
 errors, seconds, rps, p50/p90/p99 in milliseconds, and with --check `wrong`: the replies WeChat would not deliver to
@@ -48,13 +48,20 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length) if length else b""
 
 
-async def worker(port: int, queue: list, deadline: float, lat: list[float], errs: list[int], seen: list) -> None:
+async def worker(
+    port: int, queue: list, deadline: float, lat: list[float], errs: list[int], seen: list, reconnect: int
+) -> None:
     reader = writer = None
+    sent = 0
     while queue and time.perf_counter() < deadline:
         req, expect = queue.pop()
         try:
+            if writer is not None and sent % reconnect == 0:
+                writer.close()  # a new connection now and then: the server's workers each get their share
+                reader = writer = None
             if writer is None:
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            sent += 1
             t0 = time.perf_counter()
             writer.write(req)
             status, body = await read_response(reader)
@@ -80,7 +87,9 @@ async def main(args: argparse.Namespace) -> dict:
     seen: list[tuple[str, bytes]] = []
     started = time.perf_counter()
     deadline = started + args.seconds
-    await asyncio.gather(*(worker(args.port, queue, deadline, lat, errs, seen) for _ in range(args.concurrency)))
+    await asyncio.gather(
+        *(worker(args.port, queue, deadline, lat, errs, seen, args.reconnect) for _ in range(args.concurrency))
+    )
     elapsed = time.perf_counter() - started
     ms = sorted(x * 1000 for x in lat)
 
@@ -131,5 +140,12 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max", type=int, default=0)
+    parser.add_argument(
+        "--reconnect",
+        type=int,
+        default=100,
+        help="requests per connection before it is opened again (gunicorn's workers share the connections as they "
+        "are accepted: 16 kept for a whole round could all land on one worker, halving the round's figure)",
+    )
     parser.add_argument("--check", default="", help="TOKEN:AES_KEY:APP_ID: count the wrong replies")
     print(json.dumps(asyncio.run(main(parser.parse_args()))))
