@@ -6,10 +6,11 @@ this message should it be a retry); its record (the de-duplication row with the 
 last_message_at, in plain mode the nonce) is written after the answer, in batches (bot/db/later.py): a crash loses at
 most the last second of them, nothing with an effect. A retry before the record is written gets the same answer again.
 
-Everything else has the durable path: the nonce, the de-duplication row, the handler's work and the stored reply in
-one transaction before the answer, as precompiled SQL on the driver's cursor (bot/db/statements.py), in a savepoint
-of a group commit on SQLite (bot/db/groupcommit.py); a handler that needs the ORM gets a Session joined to it on first
-use (`Context.session`). A retry (same sender and MsgId; for events sender, CreateTime and event) gets the reply
+Everything else has the durable path: in plain mode the nonce, then the de-duplication row, the handler's work and
+the stored reply in one transaction before the answer, as precompiled SQL on the driver's cursor
+(bot/db/statements.py), in a savepoint of a group commit on SQLite (bot/db/groupcommit.py); a handler that needs the
+ORM gets a Session joined to it on first use (`Context.session`). In safe mode msg_signature covers the message, so
+a nonce can only ever come back with this very message, which the de-duplication row answers: no nonce is stored. A retry (same sender and MsgId; for events sender, CreateTime and event) gets the reply
 stored with the row, never a second effect; of two copies at once, the second's insert of the row waits for the
 first's commit (the unique key), then the second rolls back its own work and answers with the first's reply.
 """
@@ -214,8 +215,9 @@ class Inbox:
         session: Session | None = None
         cursor, dialect = conn.connection.cursor(), conn.dialect
         try:
-            self._purge(cursor, dialect, now)
-            self._claim_nonce(cursor, dialect, env.nonce, key, now)
+            if not env.sealed:  # plain mode; in safe mode msg_signature binds the nonce to this very message
+                self._purge(cursor, dialect, now)
+                self._claim_nonce(cursor, dialect, env.nonce, key, now)
             found = _STORED_REPLY.fetch(cursor, dialect, key=key)
             if found is not None:
                 return found[0]  # the nonce of this delivery is remembered; nothing else happens
