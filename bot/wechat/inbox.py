@@ -10,8 +10,9 @@ Everything else has the durable path: in plain mode the nonce, then the de-dupli
 the stored reply in one transaction before the answer, as precompiled SQL on the driver's cursor
 (bot/db/statements.py), in a savepoint of a group commit on SQLite (bot/db/groupcommit.py); a handler that needs the
 ORM gets a Session joined to it on first use (`Context.session`). In safe mode msg_signature covers the message, so
-a nonce can only ever come back with this very message, which the de-duplication row answers: no nonce is stored. A retry (same sender and MsgId; for events sender, CreateTime and event) gets the reply
-stored with the row, never a second effect; of two copies at once, the second's insert of the row waits for the
+a nonce can only ever come back with this very message, which the de-duplication row answers: no nonce is stored.
+A retry (same sender and MsgId; for events sender, CreateTime and event) gets the reply stored with the row, never a
+second effect; of two copies at once, the second's insert of the row waits for the
 first's commit (the unique key), then the second rolls back its own work and answers with the first's reply.
 """
 
