@@ -333,8 +333,9 @@ def report(results: dict, seconds: float, rounds: int) -> None:
         f"# Benchmark {dt.datetime.now():%Y-%m-%d %H:%M}",
         "",
         f"gunicorn {GUNICORN['worker_class']}, {GUNICORN['workers']} workers x {GUNICORN['threads']} threads; "
-        f"load: bench/loadgen.py in its own process, {CONCURRENCY} keep-alive connections, {seconds:g} s per "
-        f"round, {rounds} rounds (median, spread = max-min of the ratio). Machine: {os.cpu_count()} cores.",
+        f"load: bench/loadgen.py in its own process, {CONCURRENCY} keep-alive connections (each opened again every "
+        f"100 requests), {seconds:g} s per round, {rounds} rounds (median, spread = max-min of the ratio). "
+        f"Machine: {os.cpu_count()} cores.",
         "",
         "| scenario | req/s | floor req/s | ratio (spread) | p50 ms | p90 ms | p99 ms | errors | CPU µs/req | "
         "floor CPU µs/req | RSS MB/worker | wrong replies |",
