@@ -4,9 +4,12 @@ import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 worker_class = "gthread"
-# One process per core; threads cover the time a request waits on the database.
-workers = int(os.environ.get("WEB_WORKERS", os.cpu_count() or 2))
-threads = int(os.environ.get("WEB_THREADS", 4))
+# Two processes per core of two threads each: the threads cover the time a request waits on the database, and the
+# processes keep each one's threads few. On this 2-core machine `make bench` measured the keyword reply at 1.02-1.03
+# of a bare wechatpy webhook's req/s with 4 x 1 and 4 x 2, and at 0.76 with 2 x 4, the dialogue step alike or better
+# (bench/README.md, "Workers and threads").
+workers = int(os.environ.get("WEB_WORKERS", 2 * (os.cpu_count() or 1)))
+threads = int(os.environ.get("WEB_THREADS", 2))
 # WeChat gives up after 5 s: a request still running after 4 s is already lost.
 timeout = 30
 graceful_timeout = 20
