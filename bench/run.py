@@ -3,9 +3,9 @@
 Writes bench/results/<date>.md. Every figure is absolute and as a ratio to the floor measured in the same run.
 Environment: BENCH_SECONDS (per round, default 8), BENCH_ROUNDS (3), BENCH_DATABASES ("sqlite,postgresql"),
 BENCH_ONLY (comma-separated words: run only the scenarios whose name contains one, e.g. "keyword,retried"),
-BENCH_WORKERS / BENCH_THREADS (gunicorn, default as deploy/gunicorn.conf.py: 2 per core x 2), BENCH_COLDSTART=0 (skip bench/coldstart.py),
-BENCH_CEILING=0 (skip the ceiling rows, bench/ceiling.py, and the peers, bench/peers.py),
-BENCH_KEEP=1 (keep the temporary directory with the servers' logs).
+BENCH_WORKERS / BENCH_THREADS (gunicorn, default as deploy/gunicorn.conf.py: 2 per core x 2),
+BENCH_COLDSTART=0 (skip bench/coldstart.py), BENCH_CEILING=0 (skip the ceiling rows, bench/ceiling.py, and the
+peers, bench/peers.py), BENCH_KEEP=1 (keep the temporary directory with the servers' logs).
 """
 
 from __future__ import annotations
