@@ -68,7 +68,7 @@ class _Record:
     kind: str
     now: datetime
     body: str
-    touch: bool  # the follower's last_message_at is written (see TOUCH_EVERY)
+    touch: bool  # last_message_at is written (TOUCH_EVERY); by the queue's delay it may go back, never forward
     nonce: str | None  # plain mode: remembered, so that a message with an effect cannot come with it afterwards
 
 
@@ -175,9 +175,8 @@ class Inbox:
         finally:
             if ctx.session_opened:
                 ctx.session.close()
-        touch = touches_follower(msg) and not recent
         nonce = None if env.sealed else env.nonce
-        self.later.put(_Record(key, msg.openid, _kind(msg), now, body, touch, nonce))
+        self.later.put(_Record(key, msg.openid, _kind(msg), now, body, touches_follower(msg) and not recent, nonce))
         return body
 
     def process(self, env: Envelope, key: str, now: datetime) -> str:
@@ -200,13 +199,10 @@ class Inbox:
         """The records of messages without effect (idempotent: a record already written changes nothing)."""
         cursor, dialect, window = conn.connection.cursor(), conn.dialect, timedelta(seconds=2 * self.window)
         try:
-            plain = [r for r in records if r.nonce is not None]
-            _CLAIM_NONCE.many(
-                cursor, dialect, [dict(nonce=r.nonce, key=r.key, expires=r.now + window, now=r.now) for r in plain]
-            )
+            nonces = [dict(nonce=r.nonce, key=r.key, expires=r.now + window, now=r.now) for r in records if r.nonce]
+            _CLAIM_NONCE.many(cursor, dialect, nonces)
             rows = [dict(key=r.key, openid=r.openid, kind=r.kind, now=r.now, body=r.body) for r in records]
             _RECORD.many(cursor, dialect, rows)
-            # last_message_at may go back by the queue's delay: the window looks shorter, never longer
             TOUCH.many(cursor, dialect, [dict(openid=r.openid, now=r.now) for r in records if r.touch])
         finally:
             cursor.close()
