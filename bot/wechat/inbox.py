@@ -12,8 +12,8 @@ the stored reply in one transaction before the answer, as precompiled SQL on the
 ORM gets a Session joined to it on first use (`Context.session`). In safe mode msg_signature covers the message, so
 a nonce can only ever come back with this very message, which the de-duplication row answers: no nonce is stored.
 A retry (same sender and MsgId; for events sender, CreateTime and event) gets the reply stored with the row, never a
-second effect; of two copies at once, the second's insert of the row waits for the
-first's commit (the unique key), then the second rolls back its own work and answers with the first's reply.
+second effect; of two copies at once, the second's insert of the row waits for the first's commit (the unique key),
+then the second rolls back its own work and answers with the first's reply.
 """
 
 from __future__ import annotations
@@ -212,12 +212,12 @@ class Inbox:
         session: Session | None = None
         cursor, dialect = conn.connection.cursor(), conn.dialect
         try:
+            self._purge(cursor, dialect, now)  # also in safe mode: nonces left from plain mode expire
             if not env.sealed:  # plain mode; in safe mode msg_signature binds the nonce to this very message
-                self._purge(cursor, dialect, now)
                 self._claim_nonce(cursor, dialect, env.nonce, key, now)
             found = _STORED_REPLY.fetch(cursor, dialect, key=key)
             if found is not None:
-                return found[0]  # the nonce of this delivery is remembered; nothing else happens
+                return found[0]  # a retry: its stored reply, nothing else happens
             in_dialogue = None
             if touches_follower(env.msg):  # the 48-hour window; the upsert returns the flag as committed
                 in_dialogue = bool(TOUCH.fetch(cursor, dialect, openid=env.msg.openid, now=now)[0])
