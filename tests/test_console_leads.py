@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.db import get_db
 from bot.leads.settings import LeadsSettings
-from bot.leads.workflow import Decision, TransitionError, transition
+from bot.leads.workflow import FLOWS, Decision, TransitionError, transition
 from bot.models import AuditEntry, Lead, LeadEvent, LeadNotice, OutboxItem
 from tests.console_support import OTHER_PHONE, PHONE, Staff, add_evidence, add_lead, add_staff
 from tests.timekeeping import at
@@ -54,6 +54,18 @@ def test_flow_refuses_illegal_moves_and_missing_grounds(app):
         event = transition(s, lead, "不予受理", Decision(ground="16-3"), today=date(2026, 5, 7))
         assert lead.status == "不予受理" and lead.next_due is None and lead.closed_on == date(2026, 5, 7)
         assert event.detail["ground_text"].startswith("不是为生活消费需要")
+
+
+def test_a_lead_enters_each_status_at_most_once():
+    """No path through either flow comes back to a status it has left, so a status event is one lead's only entry into
+    that status: the statistics count events as leads (bot/console/figures.py)."""
+    for kind, flow in FLOWS.items():
+        paths = [["新线索"]]
+        while paths:
+            path = paths.pop()
+            for to in flow.get(path[-1], ()):
+                assert to not in path, (kind, path, to)
+                paths.append([*path, to])
 
 
 def test_complaint_deadlines_move_across_national_day(app):

