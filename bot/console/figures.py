@@ -107,8 +107,8 @@ def _steps(s: Session, user: StaffUser, start: date, end: date) -> dict[str, int
     lo, hi = day_start_utc(start), day_start_utc(end + timedelta(days=1))
     stmt = (
         select(LeadEvent.lead_kind, LeadEvent.status, func.count())
-        .where(LeadEvent.kind == "status", LeadEvent.lead_kind.in_(KIND_NAMES), LeadEvent.status.in_(ALL_STATUSES))
-        .where(LeadEvent.at >= lo, LeadEvent.at < hi)
+        .where(LeadEvent.kind == "status", LeadEvent.lead_kind.in_(tuple(KIND_NAMES)))
+        .where(LeadEvent.status.in_(ALL_STATUSES), LeadEvent.at >= lo, LeadEvent.at < hi)
         .group_by(LeadEvent.lead_kind, LeadEvent.status)
     )
     if scope_leads(stmt, user) is not stmt:  # restricted to a branch: the lead's, through the join
