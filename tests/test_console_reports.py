@@ -230,7 +230,7 @@ def test_figures_count_each_lead_once_per_step_and_average_working_days(app, may
 
 def test_the_upgrade_gives_an_old_status_event_its_lead_kind(tmp_path):
     """A status event written without the copy of its lead's kind (by a process older than migration 0008) gets it
-    from migration 0013, so the step counts, which read the copy alone, count it."""
+    from migration 0013: the step counts read the copy alone."""
     from alembic import command
     from sqlalchemy import text
 
